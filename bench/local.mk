@@ -1,0 +1,8 @@
+# `make bench`: speed as ratios to limits measured in the same run (not part of make check)
+EXTRA_PROGRAMS += %D%/bench_nn
+%C%_bench_nn_SOURCES = %D%/bench_nn.c
+%C%_bench_nn_LDADD = $(MIRROR_LIBS)
+CLEANFILES += $(EXTRA_PROGRAMS)
+
+bench: %D%/bench_nn
+	OPENBLAS_NUM_THREADS=1 ./%D%/bench_nn

@@ -1,0 +1,3 @@
+#ifndef MB_cli_H
+#define MB_cli_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef MB_config_H
+#define MB_config_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef MB_manifest_H
+#define MB_manifest_H
+#endif

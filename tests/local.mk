@@ -1,0 +1,33 @@
+# Criterion unit tests (one PASS/FAIL line per test through the TAP driver) and shell tests
+UNIT_TESTS = \
+	%D%/test_rng %D%/test_stats %D%/test_normalizer %D%/test_replay \
+	%D%/test_nn %D%/test_optim %D%/test_dist \
+	%D%/test_config %D%/test_cli %D%/test_csvlog %D%/test_checkpoint %D%/test_progress
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS) %D%/fit_determinism.sh %D%/fit_errors.sh
+EXTRA_DIST += %D%/fit_determinism.sh %D%/fit_errors.sh %D%/testlib.sh
+
+TEST_LDADD = $(MIRROR_LIBS) $(CRITERION_LIBS)
+%C%_test_rng_LDADD = $(TEST_LDADD)
+%C%_test_stats_LDADD = $(TEST_LDADD)
+%C%_test_normalizer_LDADD = $(TEST_LDADD)
+%C%_test_replay_LDADD = $(TEST_LDADD)
+%C%_test_nn_LDADD = $(TEST_LDADD)
+%C%_test_optim_LDADD = $(TEST_LDADD)
+%C%_test_dist_LDADD = $(TEST_LDADD)
+%C%_test_config_LDADD = $(TEST_LDADD)
+%C%_test_cli_LDADD = $(TEST_LDADD)
+%C%_test_csvlog_LDADD = $(TEST_LDADD)
+%C%_test_checkpoint_LDADD = $(TEST_LDADD)
+%C%_test_progress_LDADD = $(TEST_LDADD)
+
+# Criterion binaries speak TAP; shell tests use the plain driver (exit 0 pass, 77 skip)
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+TEST_EXTENSIONS = .sh
+SH_LOG_DRIVER = $(SHELL) $(top_srcdir)/build-aux/test-driver
+AM_TESTS_ENVIRONMENT = \
+	CRITERION_OUTPUTS='tap:-'; export CRITERION_OUTPUTS; \
+	OPENBLAS_NUM_THREADS=1; export OPENBLAS_NUM_THREADS; \
+	MB_SRCDIR='$(abs_top_srcdir)'; export MB_SRCDIR; \
+	MB_BUILDDIR='$(abs_top_builddir)'; export MB_BUILDDIR; \
+	LC_ALL=C; export LC_ALL;
