@@ -21,7 +21,8 @@ void norm_reset(Normalizer *z);
 // Add one sample x (dim).
 void norm_update(Normalizer *z, const double *x);
 
-// Add n samples x (n, dim): their statistics are computed in one pass and merged.
+// Add n samples x (n, dim): their mean and m2 are computed in two passes (mean, then squared
+// deviations) and merged.
 void norm_update_batch(Normalizer *z, const double *x, size_t n);
 
 // dst <- statistics of the union of the samples of dst and src (same dim).
@@ -37,7 +38,10 @@ void norm_std(const Normalizer *z, double *std);
 // y = (x - mean) / std, n rows of dim (y may equal x).
 void norm_apply(const Normalizer *z, const double *x, double *y, size_t n);
 
+// dst (initialised by norm_init, or zeroed) becomes a copy of src, taking src's dim.
 void norm_copy(Normalizer *dst, const Normalizer *src);
+
+// Save / restore as fields PREFIX.dim, .count, .mean, .m2; load refuses another dim.
 void norm_save(const Normalizer *z, CkptWriter *w, const char *prefix);
 int norm_load(Normalizer *z, CkptReader *r, const char *prefix, char *err, size_t errsz);
 

@@ -45,14 +45,16 @@ size_t replay_slot(const Replay *rb, size_t i);
 int replay_batch_init(ReplayBatch *b, int B, int obs_dim, int act_dim, char *err, size_t errsz);
 void replay_batch_free(ReplayBatch *b);
 
-// Draw B slots uniformly with replacement from the stored rows (size >= 1) into out.
+// Draw B rows uniformly with replacement from the stored rows (size >= 1) into out: row i is the
+// slot replay_slot(rb, rng_below(r, size)).
 void replay_sample(const Replay *rb, Rng *r, int B, ReplayBatch *out);
 
 // Copy the rows at the given slots into out (B <= out->B).
 void replay_gather(const Replay *rb, const size_t *slots, int B, ReplayBatch *out);
 
-// Save / restore the whole buffer (only the filled rows are written). Load checks that capacity
-// and dimensions match. Tags are prefixed with `prefix`.
+// Save / restore the whole buffer (only the filled rows are written, oldest first). Load checks
+// that capacity and dimensions match and puts the rows in slots 0..size-1, so replay_slot order
+// and samples are unchanged. Tags are prefixed with `prefix`.
 void replay_save(const Replay *rb, CkptWriter *w, const char *prefix);
 int replay_load(Replay *rb, CkptReader *r, const char *prefix, char *err, size_t errsz);
 

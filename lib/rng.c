@@ -51,7 +51,11 @@ uint64_t rng_below(Rng *r, uint64_t n) {
 
 double rng_uniform(Rng *r) { return (double)(rng_u64(r) >> 11) * 0x1.0p-53; }
 
-double rng_uniform_range(Rng *r, double lo, double hi) { return lo + (hi - lo) * rng_uniform(r); }
+double rng_uniform_range(Rng *r, double lo, double hi) {
+  double x = lo + (hi - lo) * rng_uniform(r);
+  // rounding can carry x up to hi (e.g. [1e15, 1e15 + 1)): keep the interval half open
+  return x < hi ? x : nextafter(hi, lo);
+}
 
 double rng_normal(Rng *r) {
   if (r->has_spare) {
@@ -108,5 +112,11 @@ void rng_fill_normalf(Rng *r, float *out, size_t n, float mean, float std) {
 }
 
 void rng_fill_uniformf(Rng *r, float *out, size_t n, float lo, float hi) {
-  for (size_t i = 0; i < n; i++) out[i] = lo + (hi - lo) * (float)rng_uniform(r);
+  // in float, lo + (hi - lo) u rounds up to hi often enough to matter (about 2^-18 of the draws
+  // for [100, 101)); those go to the largest float below hi
+  float top = nextafterf(hi, lo);
+  for (size_t i = 0; i < n; i++) {
+    float x = lo + (hi - lo) * (float)rng_uniform(r);
+    out[i] = x < hi ? x : top;
+  }
 }
