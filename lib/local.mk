@@ -14,4 +14,5 @@ noinst_LIBRARIES += %D%/libmirror.a
 	%D%/manifest.c %D%/manifest.h \
 	%D%/csvlog.c %D%/csvlog.h \
 	%D%/checkpoint.c %D%/checkpoint.h \
-	%D%/progress.c %D%/progress.h
+	%D%/progress.c %D%/progress.h \
+	%D%/run.c %D%/run.h

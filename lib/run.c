@@ -1,0 +1,82 @@
+// run: logs, schedule, wall clock and checkpoints of one run (see run.h).
+#include "run.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fail.h"
+
+static void open_log(Run *r, CsvLog *log, const char *name, const char *header, int64_t keep) {
+  char path[4200], err[4400];
+  cli_path(r->cli, name, path, sizeof path);
+  if (csv_open(log, path, header, keep, err, sizeof err)) fail_run("%s", err);
+}
+
+CkptReader *run_start(Run *r, Cli *cli, const char *train_header, const char *eval_header,
+                      const char *algo_header) {
+  memset(r, 0, sizeof *r);
+  r->cli = cli;
+  r->has_algo = algo_header != NULL;
+  r->t_start = progress_now();
+  cli_path(cli, "checkpoint.bin", r->ckpt_path, sizeof r->ckpt_path);
+
+  // a run killed before its first checkpoint starts over
+  struct stat st;
+  CkptReader *ck = NULL;
+  int64_t rows[3] = {-1, -1, -1};
+  if (cli->resuming && stat(r->ckpt_path, &st) == 0) {
+    char err[4400];
+    ck = ckpt_open(r->ckpt_path, cli->prog, err, sizeof err);
+    if (!ck || ckpt_get_i64(ck, "run.step", &r->step, err, sizeof err) ||
+        ckpt_get_i64(ck, "run.eval_index", &r->eval_index, err, sizeof err) ||
+        ckpt_get_f64(ck, "run.wall", &r->wall_before, err, sizeof err) ||
+        ckpt_get(ck, "run.rows", rows, sizeof rows, err, sizeof err))
+      fail_run("cannot resume: %s", err);
+  }
+  open_log(r, &r->train, "train.csv", train_header, rows[0]);
+  open_log(r, &r->eval, "eval.csv", eval_header, rows[1]);
+  if (r->has_algo) open_log(r, &r->algo, "algo.csv", algo_header, rows[2]);
+  progress_init(&r->progress, stderr, cli->quiet ? PROGRESS_NEVER : cli->progress, cli->prog,
+                cli->run.steps, r->step);
+  return ck;
+}
+
+double run_wall(const Run *r) { return r->wall_before + (progress_now() - r->t_start); }
+
+int run_eval_due(const Run *r) {
+  int64_t every = r->cli->run.eval_every;
+  return r->step == 0 || r->step == r->cli->run.steps || (every > 0 && r->step % every == 0);
+}
+
+int run_checkpoint_due(const Run *r) {
+  int64_t every = r->cli->run.checkpoint_every;
+  return every > 0 && r->step > 0 && r->step % every == 0 && r->step < r->cli->run.steps;
+}
+
+CkptWriter *run_checkpoint_begin(Run *r) {
+  char err[4400];
+  CkptWriter *w = ckpt_begin(r->ckpt_path, r->cli->prog, err, sizeof err);
+  if (!w) fail_run("%s", err);
+  int64_t rows[3] = {r->train.rows, r->eval.rows, r->has_algo ? r->algo.rows : -1};
+  ckpt_put_i64(w, "run.step", r->step);
+  ckpt_put_i64(w, "run.eval_index", r->eval_index);
+  ckpt_put_f64(w, "run.wall", run_wall(r));
+  ckpt_put(w, "run.rows", rows, sizeof rows);
+  return w;
+}
+
+void run_checkpoint_commit(Run *r, CkptWriter *w) {
+  char err[4400];
+  (void)r;
+  if (ckpt_commit(w, err, sizeof err)) fail_run("cannot write checkpoint: %s", err);
+}
+
+void run_progress(Run *r) { progress_update(&r->progress, r->step); }
+
+void run_finish(Run *r) {
+  int bad = csv_close(&r->train) | csv_close(&r->eval) | (r->has_algo ? csv_close(&r->algo) : 0);
+  progress_finish(&r->progress);
+  if (bad) fail_run("%s: could not write the logs completely (disk full?)", r->cli->out);
+  cli_done(r->cli);
+}

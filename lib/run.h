@@ -1,0 +1,56 @@
+// run: the life of one run after cli_finish: its logs, schedule, wall clock and checkpoints.
+//
+// Every program logs train.csv (one row per training episode or log interval), eval.csv (one row
+// per evaluation episode) and optionally algo.csv, all starting with `step` and ending with
+// `wall_s`. Evaluation happens at step 0, every run.eval_every steps and at the last step;
+// checkpoints every run.checkpoint_every steps hold the harness state (step, log rows, wall time)
+// plus whatever the program adds, so a resumed run writes the same rows as one never stopped.
+#ifndef MB_RUN_H
+#define MB_RUN_H
+
+#include <stdint.h>
+#include "checkpoint.h"
+#include "cli.h"
+#include "csvlog.h"
+#include "progress.h"
+
+typedef struct {
+  Cli *cli;
+  CsvLog train, eval, algo;   // algo is open only if the program gave it a header
+  int has_algo;
+  Progress progress;
+  int64_t step;               // environment steps done (the program advances it)
+  int64_t eval_index;         // evaluations done (eval.csv's `eval` column)
+  double wall_before;         // wall seconds of earlier segments of a resumed run
+  double t_start;             // monotonic clock when this segment started
+  char ckpt_path[4200];
+} Run;
+
+// Open the logs. On a fresh start (or a resume that finds no checkpoint) the logs are created and
+// NULL is returned. When resuming from a checkpoint, the harness state is restored, the logs are
+// cut back to the rows it recorded, and the open reader is returned: the program reads its own
+// fields, then calls ckpt_close. algo_header may be NULL. Exits 1 on failure.
+CkptReader *run_start(Run *r, Cli *cli, const char *train_header, const char *eval_header,
+                      const char *algo_header);
+
+// Wall-clock seconds of the whole run so far (all segments).
+double run_wall(const Run *r);
+
+// Is an evaluation due at r->step (step 0, every eval_every, the last step)?
+int run_eval_due(const Run *r);
+
+// Is a checkpoint due at r->step (every checkpoint_every, not at step 0 nor the last step)?
+int run_checkpoint_due(const Run *r);
+
+// Start a checkpoint with the harness state in it; the program adds its fields, then calls
+// run_checkpoint_commit (exits 1 if it cannot be written).
+CkptWriter *run_checkpoint_begin(Run *r);
+void run_checkpoint_commit(Run *r, CkptWriter *w);
+
+// Progress line update (cheap; call every step).
+void run_progress(Run *r);
+
+// Close the logs, finish the progress line, write DONE. Exits 1 if a log could not be written.
+void run_finish(Run *r);
+
+#endif
