@@ -1,1 +1,138 @@
-int main(void) { return 0; }
+// bench_nn: speed of the network kernels as a fraction of this machine's float32 GEMM peak.
+//
+// Single-threaded throughout. The peak is the best sgemm rate over a few large square sizes; a
+// network's rate counts only its GEMM flops (2 B I O per layer per member for the forward pass,
+// as much again for dW and for each dx computed), so the fraction says how much of the time goes
+// to the GEMMs and how well OpenBLAS does at these shapes.
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <cblas.h>
+// cblas.h pulls in <complex.h>, whose macro I would break nn.h's parameter names
+#undef I
+
+#include "fail.h"
+#include "nn.h"
+#include "rng.h"
+
+enum { REPEATS = 5 };
+static const double min_time = 0.3;   // seconds per timing
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef void (*Work)(void *ctx);
+
+// best over REPEATS of the mean time per call, each timing at least min_time long
+static double best_time(Work f, void *ctx) {
+  f(ctx);   // warm caches and OpenBLAS's buffers
+  double best = 1e300;
+  for (int r = 0; r < REPEATS; r++) {
+    long calls = 0;
+    double t0 = now(), t;
+    do {
+      f(ctx);
+      calls++;
+      t = now() - t0;
+    } while (t < min_time);
+    if (t / (double)calls < best) best = t / (double)calls;
+  }
+  return best;
+}
+
+typedef struct {
+  int n;
+  float *a, *b, *c;
+} Square;
+
+static void run_square(void *ctx) {
+  Square *s = ctx;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->n, s->n, s->n, 1.0f, s->a, s->n,
+              s->b, s->n, 0.0f, s->c, s->n);
+}
+
+static double sgemm_peak(Rng *r) {
+  static const int sizes[] = {512, 1024, 2048};
+  double best = 0.0;
+  for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+    Square s = {.n = sizes[k]};
+    size_t nn = (size_t)s.n * s.n;
+    s.a = xmalloc(nn, sizeof(float), "matrix");
+    s.b = xmalloc(nn, sizeof(float), "matrix");
+    s.c = xmalloc(nn, sizeof(float), "matrix");
+    rng_fill_uniformf(r, s.a, nn, -1.0f, 1.0f);
+    rng_fill_uniformf(r, s.b, nn, -1.0f, 1.0f);
+    double t = best_time(run_square, &s);
+    double gf = 2.0 * s.n * (double)s.n * s.n / t * 1e-9;
+    printf("  sgemm %4d^3: %6.1f GFLOP/s\n", s.n, gf);
+    if (gf > best) best = gf;
+    free(s.a), free(s.b), free(s.c);
+  }
+  return best;
+}
+
+typedef struct {
+  Mlp m;
+  MlpWork w;
+  int B;
+  float *x, *dy, *dx;   // (E, B, I0), (E, B, O), (E, B, I0)
+} Net;
+
+static void run_net(void *ctx) {
+  Net *n = ctx;
+  mlp_forward(&n->m, &n->w, n->x, n->B);
+  mlp_backward(&n->m, &n->w, n->dy, n->dx);
+}
+
+// times one forward + backward (dx included), prints its row of the table, returns its fraction
+// of the peak
+static double bench_net(const char *name, int E, int B, int nlayers, const int *sizes, NnAct act,
+                      double peak, Rng *r) {
+  Net n = {.B = B};
+  char err[256];
+  if (mlp_init(&n.m, E, nlayers, sizes, act, NN_IDENTITY, err, sizeof err) ||
+      mlp_work_init(&n.w, &n.m, B, err, sizeof err))
+    fail_run("%s", err);
+  mlp_init_weights(&n.m, NN_INIT_TORCH, r);
+  size_t nx = (size_t)E * B * sizes[0], ny = (size_t)E * B * sizes[nlayers];
+  n.x = xmalloc(nx, sizeof(float), "input");
+  n.dx = xmalloc(nx, sizeof(float), "input gradient");
+  n.dy = xmalloc(ny, sizeof(float), "output gradient");
+  rng_fill_uniformf(r, n.x, nx, -1.0f, 1.0f);
+  rng_fill_uniformf(r, n.dy, ny, -1.0f, 1.0f);
+  // forward, dW and dx: three GEMMs of 2 B I O flops per layer and member
+  double flops = 0.0;
+  for (int l = 0; l < nlayers; l++) flops += 3.0 * 2.0 * E * (double)B * sizes[l] * sizes[l + 1];
+  double t = best_time(run_net, &n);
+  double gf = flops / t * 1e-9;
+  printf("%-31s %8.1f %8.3f %8.1f %6.1f%%\n", name, flops * 1e-6, t * 1e3, gf, 100.0 * gf / peak);
+  free(n.x), free(n.dx), free(n.dy);
+  mlp_work_free(&n.w);
+  mlp_free(&n.m);
+  return gf / peak;
+}
+
+int main(int argc, char **argv) {
+  (void)argc;
+  fail_set_prog(argv[0]);
+  openblas_set_num_threads(1);
+  Rng r;
+  rng_init(&r, 1, RNG_STREAM_DATA);
+
+  double peak = sgemm_peak(&r);
+  printf("sgemm peak 1 thread: %.1f GFLOP/s\n\n", peak);
+  printf("%-31s %8s %8s %8s %7s\n", "forward+backward, dx included", "MFLOP", "ms", "GFLOP/s",
+         "of peak");
+  // SAC critic on HalfCheetah: obs 17 + act 6 -> 256 -> 256 -> 1, ReLU, batch 256
+  static const int sac[] = {23, 256, 256, 1};
+  double sac_frac = bench_net("SAC 23-256-256-1 relu B256", 1, 256, 3, sac, NN_RELU, peak, &r);
+  // PETS ensemble: 7 members, 4 x 200 Swish, mean and log-variance of reward + 17 obs deltas
+  static const int pets[] = {23, 200, 200, 200, 200, 36};
+  bench_net("PETS 7x 23-4x200-36 swish B420", 7, 420, 5, pets, NN_SWISH, peak, &r);
+  printf("\nSAC target: 60%% of peak, measured %.1f%%%s\n", 100.0 * sac_frac,
+         sac_frac >= 0.6 ? "" : " (below target)");
+  return EXIT_OK;
+}
