@@ -5,7 +5,7 @@ UNIT_TESTS = \
 	%D%/test_config %D%/test_cli %D%/test_csvlog %D%/test_checkpoint %D%/test_progress
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS) %D%/fit_determinism.sh %D%/fit_errors.sh
-EXTRA_DIST += %D%/fit_determinism.sh %D%/fit_errors.sh %D%/testlib.sh
+EXTRA_DIST += %D%/fit_determinism.sh %D%/fit_errors.sh %D%/testlib.sh %D%/lsan.supp
 
 TEST_LDADD = $(MIRROR_LIBS) $(CRITERION_LIBS)
 %C%_test_rng_LDADD = $(TEST_LDADD)
@@ -30,4 +30,7 @@ AM_TESTS_ENVIRONMENT = \
 	OPENBLAS_NUM_THREADS=1; export OPENBLAS_NUM_THREADS; \
 	MB_SRCDIR='$(abs_top_srcdir)'; export MB_SRCDIR; \
 	MB_BUILDDIR='$(abs_top_builddir)'; export MB_BUILDDIR; \
-	LC_ALL=C; export LC_ALL;
+	LC_ALL=C; export LC_ALL; \
+	ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1}; export ASAN_OPTIONS; \
+	LSAN_OPTIONS=suppressions='$(abs_top_srcdir)/tests/lsan.supp'; export LSAN_OPTIONS; \
+	UBSAN_OPTIONS=print_stacktrace=1; export UBSAN_OPTIONS;
