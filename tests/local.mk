@@ -5,6 +5,7 @@ UNIT_TESTS = \
 	%D%/test_config %D%/test_cli %D%/test_csvlog %D%/test_checkpoint %D%/test_progress
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS) %D%/fit_determinism.sh %D%/fit_errors.sh
+noinst_HEADERS = %D%/gradcheck.h
 EXTRA_DIST += %D%/fit_determinism.sh %D%/fit_errors.sh %D%/testlib.sh %D%/lsan.supp
 
 TEST_LDADD = $(MIRROR_LIBS) $(CRITERION_LIBS)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dist.h"
+#include "gradcheck.h"
 #include "rng.h"
 
 #define GRAD_TOL 1e-6
@@ -19,36 +20,6 @@ static const double pi = 3.14159265358979323846;
 static const double half_log_2pi = 0.91893853320467274178;   // 0.5 log(2 pi)
 
 enum { B = 4, A = 3, N = B * A };
-
-static void fill(float *x, size_t n, float lo, float hi, uint32_t seed) {
-  Rng r;
-  rng_init(&r, seed, RNG_STREAM_DATA);
-  rng_fill_uniformf(&r, x, n, lo, hi);
-}
-
-static double rel_err(const float *g, const double *r, size_t n) {
-  double num = 0.0, den = 1e-3;
-  for (size_t i = 0; i < n; i++) {
-    double d = fabs(g[i] - r[i]);
-    if (!(d <= num)) num = d;
-    if (fabs(r[i]) > den) den = fabs(r[i]);
-  }
-  return num / den;
-}
-
-typedef double (*LossFn)(void *ctx);
-
-static void fd_grad(double *fd, double *p, size_t n, LossFn f, void *ctx) {
-  for (size_t i = 0; i < n; i++) {
-    double save = p[i], h = 1e-6 * fmax(1.0, fabs(save));
-    p[i] = save + h;
-    double up = f(ctx);
-    p[i] = save - h;
-    double down = f(ctx);
-    p[i] = save;
-    fd[i] = (up - down) / (2.0 * h);
-  }
-}
 
 // ---- double references ----
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gradcheck.h"
 #include "nn.h"
 #include "rng.h"
 
@@ -22,63 +23,6 @@
 #define FWD_TOL 1e-6
 
 static char err[256];
-
-// ---- helpers ----
-
-static void fill(float *x, size_t n, float lo, float hi, uint32_t seed) {
-  Rng r;
-  rng_init(&r, seed, RNG_STREAM_DATA);
-  rng_fill_uniformf(&r, x, n, lo, hi);
-}
-
-static double *to_double(const float *x, size_t n) {
-  double *d = malloc((n ? n : 1) * sizeof *d);
-  cr_assert(d);
-  for (size_t i = 0; i < n; i++) d[i] = x[i];
-  return d;
-}
-
-static float *falloc(size_t n) {
-  float *p = calloc(n ? n : 1, sizeof *p);
-  cr_assert(p);
-  return p;
-}
-
-static double *dalloc(size_t n) {
-  double *p = calloc(n ? n : 1, sizeof *p);
-  cr_assert(p);
-  return p;
-}
-
-// max |g - r| / max(max |r|, 1e-3), with g offset by `base` (accumulated gradients)
-static double rel_err_off(const float *g, float base, const double *r, size_t n) {
-  double num = 0.0, den = 1e-3;
-  for (size_t i = 0; i < n; i++) {
-    double d = fabs(((double)g[i] - base) - r[i]);
-    if (!(d <= num)) num = d;   // NaN propagates as a failure
-    if (fabs(r[i]) > den) den = fabs(r[i]);
-  }
-  return num / den;
-}
-
-static double rel_err(const float *g, const double *r, size_t n) {
-  return rel_err_off(g, 0.0f, r, n);
-}
-
-typedef double (*LossFn)(void *ctx);
-
-// central differences of f with respect to p[0..n), h = 1e-6 scaled by |p_i|
-static void fd_grad(double *fd, double *p, size_t n, LossFn f, void *ctx) {
-  for (size_t i = 0; i < n; i++) {
-    double save = p[i], h = 1e-6 * fmax(1.0, fabs(save));
-    p[i] = save + h;
-    double up = f(ctx);
-    p[i] = save - h;
-    double down = f(ctx);
-    p[i] = save;
-    fd[i] = (up - down) / (2.0 * h);
-  }
-}
 
 // ---- double-precision references ----
 
