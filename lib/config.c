@@ -204,6 +204,21 @@ void cfg_format(const ParamRef *p, char *buf, size_t n) {
   }
 }
 
+void cfg_canonical(const ParamRef *p, const char *text, char *buf, size_t n) {
+  union {
+    int64_t i;
+    double r;
+    bool b;
+    int c;
+    char s[PARAM_STR_MAX];
+  } slot;
+  ParamRef tmp = *p;
+  tmp.ptr = &slot;
+  char why[512];
+  if (cfg_parse_value(&tmp, text, why, sizeof why) == 0) cfg_format(&tmp, buf, n);
+  else snprintf(buf, n, "%s", text);
+}
+
 //---------------- sections ----------------
 
 static CfgSection *find_section(const Config *c, const char *name) {
@@ -591,12 +606,7 @@ void cfg_changed(const Config *c, char *buf, size_t n) {
       if (c->sec[i].level[j] == CFG_DEFAULT) continue;
       // compare canonical forms: '1e3' and '1000' are the same value
       cfg_format(p, v, sizeof v);
-      char buf2[64];
-      ParamRef tmp = *p;
-      union { int64_t i; double r; bool b; int c; char s[PARAM_STR_MAX]; } def;
-      tmp.ptr = &def;
-      if (cfg_parse_value(&tmp, p->def, buf2, sizeof buf2) == 0) cfg_format(&tmp, d, sizeof d);
-      else d[0] = 0;
+      cfg_canonical(p, p->def, d, sizeof d);
       if (strcmp(v, d) == 0) continue;
       if (used < n)
         used += snprintf(buf + used, n - used, "%s%s.%s=%s", used ? ", " : "", c->sec[i].name,

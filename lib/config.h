@@ -123,6 +123,10 @@ const ParamRef *cfg_find(const Config *c, const char *key);
 // Canonical text of a parameter's current value (what the manifest holds).
 void cfg_format(const ParamRef *p, char *buf, size_t n);
 
+// Canonical text of `text` read as a value of p ('1e3' -> '1000'), or text itself if it does not
+// parse.
+void cfg_canonical(const ParamRef *p, const char *text, char *buf, size_t n);
+
 // Parse `text` as a value of p (range checked) into p's field. Returns 0 or -1 with err
 // ("expected an integer in [1, 65536], got 'x'").
 int cfg_parse_value(const ParamRef *p, const char *text, char *err, size_t errsz);

@@ -87,22 +87,6 @@ int manifest_write(const char *path, const Config *cfg, char *const (*meta)[2], 
   return rc;
 }
 
-// canonical text of `value` read as parameter p (or the raw text if it does not parse)
-static void canonical(const ParamRef *p, const char *value, char *buf, size_t n) {
-  union {
-    int64_t i;
-    double r;
-    bool b;
-    int c;
-    char s[PARAM_STR_MAX];
-  } slot;
-  ParamRef tmp = *p;
-  tmp.ptr = &slot;
-  char why[256];
-  if (cfg_parse_value(&tmp, value, why, sizeof why) == 0) cfg_format(&tmp, buf, n);
-  else snprintf(buf, n, "%s", value);
-}
-
 int manifest_check(const char *path, const Config *cfg, char *err, size_t errsz) {
   Config rec;
   cfg_init(&rec);
@@ -124,7 +108,7 @@ int manifest_check(const char *path, const Config *cfg, char *err, size_t errsz)
       ndiff++;
       continue;
     }
-    canonical(p, a->value, then, sizeof then);
+    cfg_canonical(p, a->value, then, sizeof then);
     cfg_format(p, now, sizeof now);
     if (strcmp(now, then)) {
       if (used < sizeof diff)
