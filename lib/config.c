@@ -79,7 +79,7 @@ static void choice_name(const char *choices, int i, char *buf, size_t n) {
 static const char *type_word(ParamType t) {
   switch (t) {
   case P_INT: return "an integer";
-  case P_REAL: return "a finite number";
+  case P_REAL: return "a number";
   case P_BOOL: return "a boolean (true/false, yes/no, on/off, 1/0)";
   case P_CHOICE: return "one of";
   case P_STR: return "a string";
@@ -158,8 +158,9 @@ int cfg_parse_value(const ParamRef *p, const char *text, char *err, size_t errsz
     char *end;
     errno = 0;
     double x = strtod(v, &end);
-    if (!*v || *end || errno == ERANGE || !isfinite(x) || parse_interval(p->range, &iv) ||
-        !in_interval(&iv, x))
+    // infinities pass only where the range has a closed infinite end, e.g. [0.7, inf]
+    if (!*v || *end || (errno == ERANGE && isfinite(x)) || isnan(x) ||
+        parse_interval(p->range, &iv) || !in_interval(&iv, x))
       return fail_msg(err, errsz, "expected %s, got '%s'%s", want, v, hint);
     *(double *)p->ptr = x;
     return 0;

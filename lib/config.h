@@ -13,7 +13,8 @@
 //
 // Types and their ranges (the range text is shown verbatim in --help and error messages):
 //   INT    int64_t  "[lo, hi]" with ( or ) for open ends; "inf" allowed; "1e6" accepted as a value
-//   REAL   double   same interval syntax; values must be finite
+//   REAL   double   same interval syntax; "inf" is a value only where the range has a closed
+//                   infinite end ("[0.7, inf]"); nan never
 //   BOOL   bool     range ""; values true/false, yes/no, on/off, 1/0
 //   CHOICE int      range "a|b|c"; the value is one of the names, stored as its index (0, 1, ...)
 //   STR    char[]   range "" (anything) or "nonempty"; at most PARAM_STR_MAX - 1 characters

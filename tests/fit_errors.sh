@@ -6,7 +6,7 @@ fit="$MB_BUILDDIR/examples/fit"
 cd "$T" || exit 99
 
 expect 2 "fit: unknown option '--stpes' (did you mean '--steps'?)" $fit --stpes 10
-expect 2 "fit: --set: fit.lr: expected a finite number in (0, 1], got '0'" $fit --set fit.lr=0
+expect 2 "fit: --set: fit.lr: expected a number in (0, 1], got '0'" $fit --set fit.lr=0
 expect 2 "fit: --set: fit.activation: expected one of relu|tanh|swish, got 'gelu'" \
   $fit --set fit.activation=gelu
 expect 2 "fit: --steps: run.steps: expected an integer in [1, 1e12], got '-3'" $fit --steps -3

@@ -127,7 +127,7 @@ Test(cli, usage_errors_say_what_and_why) {
 
 Test(cli, config_file_errors_name_the_line) {
   write_file("bad.ini", "[p]\nbatch = 4\n\ngamma = 2\n");
-  EXPECT("prog --config bad.ini", 0, 2, "prog: bad.ini:4: p.gamma: expected a finite number in "
+  EXPECT("prog --config bad.ini", 0, 2, "prog: bad.ini:4: p.gamma: expected a number in "
                                         "[0, 1), got '2'");
 }
 

@@ -18,7 +18,8 @@
   X(BOOL, twin, "true", "", "twin critics")                          \
   X(CHOICE, utility, "exp", "exp|elite|cost", "planner utility")     \
   X(STR, name, "HalfCheetah", "nonempty", "task")                    \
-  X(STR, note, "", "", "free text")
+  X(STR, note, "", "", "free text")                                \
+  X(REAL, zmax, "inf", "[0, inf]", "upper height limit")
 PARAMS_DEFINE(TParams, t_register, T_PARAMS)
 
 #define U_PARAMS(X) X(REAL, mass, "1", "(0, 100]", "pole mass")
@@ -76,6 +77,19 @@ Test(config, every_type_parses) {
   cr_assert_str_eq(tp.note, "a b c");
 }
 
+// an infinite value only where the range closes at infinity
+Test(config, infinity_where_the_range_allows_it) {
+  cr_assert(isinf(tp.zmax) && tp.zmax > 0, "default inf");
+  cr_assert_eq(set("t.zmax", "2", CFG_SET), 0, "%s", err);
+  cr_assert_eq(tp.zmax, 2.0);
+  cr_assert_eq(set("t.zmax", "INF", CFG_SET), 0, "%s", err);
+  cr_assert(isinf(tp.zmax));
+  cr_assert_eq(set("t.gamma", "inf", CFG_SET), -1);
+  char buf[32];
+  cfg_format(cfg_find(&cfg, "t.zmax"), buf, sizeof buf);
+  cr_assert_str_eq(buf, "inf");
+}
+
 Test(config, booleans_in_all_spellings) {
   const char *yes[] = {"true", "YES", "on", "1"}, *no[] = {"False", "no", "OFF", "0"};
   for (int i = 0; i < 4; i++) {
@@ -97,11 +111,13 @@ Test(config, bad_values_are_refused_with_the_range) {
       {"t.batch", "1.5", "expected an integer"},
       {"t.batch", "", "got ''"},
       {"t.steps", "99999999999999999999", "expected an integer"},
-      {"t.gamma", "1", "expected a finite number in [0, 1), got '1'"},   // open end
+      {"t.gamma", "1", "expected a number in [0, 1), got '1'"},   // open end
       {"t.gamma", "-0.1", "in [0, 1)"},
-      {"t.gamma", "nan", "expected a finite number"},
+      {"t.gamma", "nan", "expected a number"},
       {"t.lr", "0", "in (0, 1]"},
-      {"t.lr", "inf", "expected a finite number"},
+      {"t.lr", "inf", "expected a number in (0, 1]"},
+      {"t.zmax", "-inf", "expected a number in [0, inf]"},
+      {"t.zmax", "1e999x", "got '1e999x'"},
       {"t.lr", "1e-3x", "got '1e-3x'"},
       {"t.utility", "mppi", "expected one of exp|elite|cost, got 'mppi'"},
       {"t.name", "", "nonempty string"},
