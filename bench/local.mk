@@ -1,8 +1,11 @@
 # `make bench`: speed as ratios to limits measured in the same run (not part of make check)
-EXTRA_PROGRAMS += %D%/bench_nn
+EXTRA_PROGRAMS += %D%/bench_nn %D%/bench_env
 %C%_bench_nn_SOURCES = %D%/bench_nn.c
 %C%_bench_nn_LDADD = $(MIRROR_LIBS)
+%C%_bench_env_SOURCES = %D%/bench_env.c
+%C%_bench_env_LDADD = $(ENV_LIBS)
 CLEANFILES += $(EXTRA_PROGRAMS)
 
-bench: %D%/bench_nn
+bench: %D%/bench_nn %D%/bench_env
 	OPENBLAS_NUM_THREADS=1 ./%D%/bench_nn
+	./%D%/bench_env

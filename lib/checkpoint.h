@@ -3,7 +3,7 @@
 // File layout (all integers little-endian as written by this machine):
 //   "MBCKPT\r\n" (8 bytes) | format version (u32) | kind length (u32) | kind (program name)
 //   then fields: tag length (u32) | tag | size (u64) | size bytes of data
-//   then the end mark: tag length 0 (u32) | field count (u64) | checksum (u64) of everything before it.
+//   then the end mark: tag length 0 (u32) | field count (u64) | checksum (u64) of all before it.
 // A writer writes PATH.tmp, fsyncs it, renames it over PATH and fsyncs the directory, so PATH is
 // always either the old or the new complete checkpoint. A reader checks the magic, version, kind,
 // the field structure and the checksum of the whole file before any field is read, so a truncated

@@ -200,7 +200,8 @@ void cli_parse(Cli *c, int argc, char **argv) {
     } else if (strcmp(name, "--quiet") == 0) {
       c->quiet = true;
     } else if (strcmp(name, "--out") == 0) {
-      if (!*value || strlen(value) >= sizeof c->out - 64) fail_usage("--out: bad directory '%s'", value);
+      if (!*value || strlen(value) >= sizeof c->out - 64)
+        fail_usage("--out: bad directory '%s'", value);
       snprintf(c->out, sizeof c->out, "%s", value);
     } else if (strcmp(name, "--progress") == 0) {
       if (strcmp(value, "auto") == 0) c->progress = PROGRESS_AUTO;
@@ -297,7 +298,8 @@ void cli_finish(Cli *c) {
 
   cli_path(c, "DONE", path, sizeof path);
   if (file_exists(path)) {
-    if (!c->resume) fail_usage("%s: this run has finished (DONE exists); choose another --out", c->out);
+    if (!c->resume)
+      fail_usage("%s: this run has finished (DONE exists); choose another --out", c->out);
     if (!c->quiet) fprintf(stderr, "%s: %s: already finished; nothing to do\n", c->prog, c->out);
     exit(EXIT_OK);
   }

@@ -591,7 +591,11 @@ void cfg_print_help(const Config *c, FILE *f) {
       snprintf(key, sizeof key, "%s.%s", c->sec[i].name, p->name);
       snprintf(v, sizeof v, "%s", p->def);
       describe(p, want, sizeof want);
-      fprintf(f, "  %-30s %s; default %s\n", key, want, *v ? v : "''");
+      // a key too long for its column gets a line of its own
+      if (strlen(key) > 30)
+        fprintf(f, "  %s\n  %-30s %s; default %s\n", key, "", want, *v ? v : "''");
+      else
+        fprintf(f, "  %-30s %s; default %s\n", key, want, *v ? v : "''");
       fprintf(f, "  %-30s %s\n", "", p->help);
     }
   }

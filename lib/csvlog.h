@@ -24,7 +24,8 @@ typedef struct {
 // keep_rows < 0: create or truncate the file and write the header.
 // keep_rows >= 0: resume: the file must exist with exactly this header and at least keep_rows data
 // rows; rows after the first keep_rows are removed. Returns 0 or -1 with err.
-int csv_open(CsvLog *c, const char *path, const char *header, int64_t keep_rows, char *err, size_t errsz);
+int csv_open(CsvLog *c, const char *path, const char *header, int64_t keep_rows, char *err,
+             size_t errsz);
 
 void csv_i(CsvLog *c, long long v);
 void csv_d(CsvLog *c, double v);

@@ -25,7 +25,8 @@ _Noreturn void fail_run(const char *fmt, ...) __attribute__((format(printf, 1, 2
 // Print "prog: warning: message" and go on.
 void fail_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-// Format into an error buffer (snprintf that tolerates err == NULL); returns -1 for `return fail_msg(...)`.
+// Format into an error buffer (snprintf that tolerates err == NULL); returns -1, so that
+// `return fail_msg(...)` reports an error.
 int fail_msg(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 // Allocation that never returns NULL: on failure prints the size and what it was for, exits 1.

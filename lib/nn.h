@@ -19,7 +19,7 @@ typedef enum { NN_IDENTITY, NN_RELU, NN_TANH, NN_SWISH } NnAct;
 
 typedef enum {
   NN_INIT_TORCH,      // W, b ~ U(-1/sqrt(I), 1/sqrt(I)): PyTorch's nn.Linear default (SAC codes)
-  NN_INIT_TRUNCNORM   // W ~ N(0, s^2) truncated to +-2s with s = 1/(2 sqrt(I)), b = 0 (PETS ensembles)
+  NN_INIT_TRUNCNORM   // W ~ N(0, s^2) cut at +-2s, s = 1/(2 sqrt(I)), b = 0 (PETS ensembles)
 } NnInit;
 
 typedef struct {
@@ -67,7 +67,8 @@ void nn_dense_backward(float *dx, float *dW, float *db, const float *dy, const f
 void nn_act_forward(float *h, const float *z, size_t n, NnAct act);
 
 // dz = dh * act'(z), where h = act(z) (dz may equal dh).
-void nn_act_backward(float *dz, const float *dh, const float *z, const float *h, size_t n, NnAct act);
+void nn_act_backward(float *dz, const float *dh, const float *z, const float *h, size_t n,
+                     NnAct act);
 
 // ---- networks ----
 

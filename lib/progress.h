@@ -2,7 +2,8 @@
 //
 // On a terminal the line is redrawn in place (at most 4 times a second). Elsewhere (logs, CI) it is
 // off by default; with PROGRESS_ALWAYS a plain line is printed at most every 30 seconds and once at
-// the end. The line shows step/total, percent, steps per second, ETA and the last evaluation return.
+// the end. The line shows step/total, percent, steps per second, ETA and the last evaluation
+// return.
 #ifndef MB_PROGRESS_H
 #define MB_PROGRESS_H
 

@@ -36,8 +36,8 @@ int replay_init(Replay *rb, size_t cap, int obs_dim, int act_dim, char *err, siz
 void replay_free(Replay *rb);
 
 // Add one transition, overwriting the oldest row when full.
-void replay_add(Replay *rb, const double *obs, const double *act, double rew, const double *next_obs,
-                int terminated, int truncated);
+void replay_add(Replay *rb, const double *obs, const double *act, double rew,
+                const double *next_obs, int terminated, int truncated);
 
 // Slot of the i-th oldest stored row, i < size.
 size_t replay_slot(const Replay *rb, size_t i);

@@ -2,11 +2,12 @@
 UNIT_TESTS = \
 	%D%/test_rng %D%/test_stats %D%/test_normalizer %D%/test_replay \
 	%D%/test_nn %D%/test_optim %D%/test_dist \
-	%D%/test_config %D%/test_cli %D%/test_csvlog %D%/test_checkpoint %D%/test_progress
+	%D%/test_config %D%/test_cli %D%/test_csvlog %D%/test_checkpoint %D%/test_progress \
+	%D%/test_env %D%/test_locomotion %D%/test_control_tasks %D%/test_quadruped
 check_PROGRAMS += $(UNIT_TESTS)
-TESTS += $(UNIT_TESTS) %D%/fit_determinism.sh %D%/fit_errors.sh
+TESTS += $(UNIT_TESTS) %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh
 noinst_HEADERS = %D%/gradcheck.h
-EXTRA_DIST += %D%/fit_determinism.sh %D%/fit_errors.sh %D%/testlib.sh %D%/lsan.supp
+EXTRA_DIST += %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh %D%/testlib.sh %D%/lsan.supp
 
 TEST_LDADD = $(MIRROR_LIBS) $(CRITERION_LIBS)
 %C%_test_rng_LDADD = $(TEST_LDADD)
@@ -21,6 +22,11 @@ TEST_LDADD = $(MIRROR_LIBS) $(CRITERION_LIBS)
 %C%_test_csvlog_LDADD = $(TEST_LDADD)
 %C%_test_checkpoint_LDADD = $(TEST_LDADD)
 %C%_test_progress_LDADD = $(TEST_LDADD)
+ENV_TEST_LDADD = $(ENV_LIBS) $(CRITERION_LIBS)
+%C%_test_env_LDADD = $(ENV_TEST_LDADD)
+%C%_test_locomotion_LDADD = $(ENV_TEST_LDADD)
+%C%_test_control_tasks_LDADD = $(ENV_TEST_LDADD)
+%C%_test_quadruped_LDADD = $(ENV_TEST_LDADD)
 
 # Criterion binaries speak TAP; shell tests use the plain driver (exit 0 pass, 77 skip)
 LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
