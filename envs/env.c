@@ -97,12 +97,29 @@ int env_options_register(Config *cfg, const char *name, EnvOptions *eo, char *er
   return 0;
 }
 
-int env_options_default(const char *name, EnvOptions *eo, char *err, size_t errsz) {
+int env_options_set(const char *name, const char *const *settings, EnvOptions *eo, char *err,
+                    size_t errsz) {
   Config cfg;
   cfg_init(&cfg);
   int rc = env_options_register(&cfg, name, eo, err, errsz);
+  for (int i = 0; rc == 0 && settings && settings[i]; i++) {
+    const char *s = settings[i], *eq = strchr(s, '=');
+    char key[256];
+    if (!eq || eq == s) {
+      rc = fail_msg(err, errsz, "option '%s': expected KEY=VALUE", s);
+      break;
+    }
+    snprintf(key, sizeof key, "%s%.*s", strncmp(s, "env.", 4) ? "env." : "", (int)(eq - s), s);
+    rc = cfg_push(&cfg, key, eq + 1, CFG_SET, "option", err, errsz);
+  }
+  if (rc == 0) rc = cfg_apply(&cfg, 1, err, errsz);
+  if (rc && eo->task_opts) env_options_free(eo);
   cfg_free(&cfg);
   return rc;
+}
+
+int env_options_default(const char *name, EnvOptions *eo, char *err, size_t errsz) {
+  return env_options_set(name, NULL, eo, err, errsz);
 }
 
 void env_options_free(EnvOptions *eo) {

@@ -70,7 +70,13 @@ const char *env_task_summary(const EnvTask *t);
 // task's). Returns 0, or -1 with "unknown task 'X' (did you mean Y?); tasks: ..." in err.
 int env_options_register(Config *cfg, const char *name, EnvOptions *eo, char *err, size_t errsz);
 
-// Options of task `name` at their defaults (tests and tools). Returns 0 or -1 with err.
+// Options of task `name`: the defaults, then each "key=value" of `settings` (NULL-terminated,
+// may be NULL; keys as in [env], with or without "env."), e.g. the nominal simulator beside a
+// perturbed real system. Returns 0 or -1 with err.
+int env_options_set(const char *name, const char *const *settings, EnvOptions *eo, char *err,
+                    size_t errsz);
+
+// Options of task `name` at their defaults. Returns 0 or -1 with err.
 int env_options_default(const char *name, EnvOptions *eo, char *err, size_t errsz);
 void env_options_free(EnvOptions *eo);
 

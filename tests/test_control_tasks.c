@@ -37,18 +37,10 @@ static char err[4096];
 
 // make `task` with "key=value" assignments applied as --set would (the options stay in eo)
 static Env *make_set(EnvOptions *eo, const char *task, const char *const *kv, int n) {
-  Config cfg;
-  cfg_init(&cfg);
-  cr_assert_eq(env_options_register(&cfg, task, eo, err, sizeof err), 0, "%s", err);
-  for (int i = 0; i < n; i++) {
-    char key[128];
-    const char *eq = strchr(kv[i], '=');
-    cr_assert(eq, "bad assignment %s", kv[i]);
-    snprintf(key, sizeof key, "%.*s", (int)(eq - kv[i]), kv[i]);
-    cr_assert_eq(cfg_push(&cfg, key, eq + 1, CFG_SET, "--set", err, sizeof err), 0, "%s", err);
-  }
-  cr_assert_eq(cfg_apply(&cfg, 1, err, sizeof err), 0, "%s", err);
-  cfg_free(&cfg);
+  const char *sets[16] = {NULL};
+  cr_assert(n < 16);
+  for (int i = 0; i < n; i++) sets[i] = kv[i];
+  cr_assert_eq(env_options_set(task, sets, eo, err, sizeof err), 0, "%s", err);
   Env *e = env_make(eo, err, sizeof err);
   cr_assert_not_null(e, "%s: %s", task, err);
   return e;

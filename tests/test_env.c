@@ -158,13 +158,10 @@ ParameterizedTestParameters(env, time_limit) { return every_task(); }
 
 // env.max_steps cuts the episode as truncated, exactly at the limit
 ParameterizedTest(TaskCase *c, env, time_limit) {
-  Config cfg;
   EnvOptions eo;
-  cfg_init(&cfg);
   const char *name = env_task_name(env_task_at(c->task));
-  cr_assert_eq(env_options_register(&cfg, name, &eo, err, sizeof err), 0);
-  cr_assert_eq(cfg_push(&cfg, "env.max_steps", "7", CFG_SET, "--set", err, sizeof err), 0);
-  cr_assert_eq(cfg_apply(&cfg, 1, err, sizeof err), 0, "%s", err);
+  const char *sets[] = {"max_steps=7", NULL};
+  cr_assert_eq(env_options_set(name, sets, &eo, err, sizeof err), 0, "%s", err);
   Env *e = env_make(&eo, err, sizeof err);
   cr_assert_not_null(e, "%s", err);
   double obs[512] = {0}, a[64] = {0};
@@ -178,7 +175,6 @@ ParameterizedTest(TaskCase *c, env, time_limit) {
   cr_expect(st.terminated || (st.truncated && t == 7), "%s: ended at step %d", name, t);
   env_free(e);
   env_options_free(&eo);
-  cfg_free(&cfg);
 }
 
 ParameterizedTestParameters(env, divergence) { return every_task(); }
@@ -283,14 +279,27 @@ Test(env, bad_options) {
 }
 
 static Env *make_with_model(const char *task, const char *model) {
-  Config cfg;
   static EnvOptions eo;
-  cfg_init(&cfg);
-  cr_assert_eq(env_options_register(&cfg, task, &eo, err, sizeof err), 0);
-  cr_assert_eq(cfg_push(&cfg, "env.model", model, CFG_SET, "--set", err, sizeof err), 0);
-  cr_assert_eq(cfg_apply(&cfg, 1, err, sizeof err), 0, "%s", err);
-  cfg_free(&cfg);
+  char set[256];
+  snprintf(set, sizeof set, "env.model=%s", model);
+  const char *sets[] = {set, NULL};
+  cr_assert_eq(env_options_set(task, sets, &eo, err, sizeof err), 0, "%s", err);
   return env_make(&eo, err, sizeof err);
+}
+
+// settings that are not options are refused with the key and the range
+Test(env, options_set_checks_settings) {
+  EnvOptions eo;
+  const char *bad[] = {"max_steps=0", NULL};
+  cr_assert_eq(env_options_set("Hopper", bad, &eo, err, sizeof err), -1);
+  HAS("env.max_steps: expected an integer in [1, 1e9], got '0'");
+  const char *nokey[] = {"=3", NULL};
+  cr_assert_eq(env_options_set("Hopper", nokey, &eo, err, sizeof err), -1);
+  HAS("expected KEY=VALUE");
+  const char *good[] = {"env.max_steps=5", "ctrl_cost_weight=0.5", NULL};
+  cr_assert_eq(env_options_set("Hopper", good, &eo, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(eo.max_steps, 5);
+  env_options_free(&eo);
 }
 
 Test(env, bad_model_files) {

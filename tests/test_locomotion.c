@@ -28,18 +28,7 @@ static char err[4096];
 // An environment of `task` with options "key=value" (NULL-terminated list, may be NULL). The
 // options struct is the caller's and must outlive the environment.
 static Env *make_env(const char *task, const char *const *sets, EnvOptions *eo) {
-  Config cfg;
-  cfg_init(&cfg);
-  cr_assert_eq(env_options_register(&cfg, task, eo, err, sizeof err), 0, "%s", err);
-  for (int i = 0; sets && sets[i]; i++) {
-    char key[128];
-    const char *eq = strchr(sets[i], '=');
-    cr_assert(eq, "bad setting %s", sets[i]);
-    snprintf(key, sizeof key, "env.%.*s", (int)(eq - sets[i]), sets[i]);
-    cr_assert_eq(cfg_push(&cfg, key, eq + 1, CFG_SET, "test", err, sizeof err), 0, "%s", err);
-  }
-  cr_assert_eq(cfg_apply(&cfg, 1, err, sizeof err), 0, "%s", err);
-  cfg_free(&cfg);
+  cr_assert_eq(env_options_set(task, sets, eo, err, sizeof err), 0, "%s", err);
   Env *e = env_make(eo, err, sizeof err);
   cr_assert_not_null(e, "%s: %s", task, err);
   return e;
@@ -223,12 +212,10 @@ Test(locomotion, model_details) {
 Test(locomotion, wrong_model) {
   EnvOptions eo, eo2;
   Env *e = make_env("Hopper", NULL, &eo);
-  Config cfg;
-  cfg_init(&cfg);
-  cr_assert_eq(env_options_register(&cfg, "Walker2d", &eo2, err, sizeof err), 0);
-  cr_assert_eq(cfg_push(&cfg, "env.model", e->model_path, CFG_SET, "test", err, sizeof err), 0);
-  cr_assert_eq(cfg_apply(&cfg, 1, err, sizeof err), 0, "%s", err);
-  cfg_free(&cfg);
+  char model[4200];
+  snprintf(model, sizeof model, "model=%s", e->model_path);
+  const char *sets[] = {model, NULL};
+  cr_assert_eq(env_options_set("Walker2d", sets, &eo2, err, sizeof err), 0, "%s", err);
   cr_assert_null(env_make(&eo2, err, sizeof err));
   cr_expect(strstr(err, "hopper.xml") && strstr(err, "nq 9, nv 9, nu 6"), "message '%s'", err);
   env_options_free(&eo2);

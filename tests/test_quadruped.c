@@ -36,22 +36,13 @@ static char err[1024];
 
 // an environment with the task's options set from "name=value" strings (NULL-terminated)
 typedef struct {
-  Config cfg;
   EnvOptions eo;
   Env *e;
 } Made;
 
 static Made *make(const char *const *sets) {
   Made *k = calloc(1, sizeof *k);
-  cfg_init(&k->cfg);
-  cr_assert_eq(env_options_register(&k->cfg, "Quadruped", &k->eo, err, sizeof err), 0, "%s", err);
-  for (int i = 0; sets && sets[i]; i++) {
-    char key[128];
-    const char *eq = strchr(sets[i], '=');
-    snprintf(key, sizeof key, "env.%.*s", (int)(eq - sets[i]), sets[i]);
-    cr_assert_eq(cfg_push(&k->cfg, key, eq + 1, CFG_SET, "--set", err, sizeof err), 0, "%s", err);
-  }
-  cr_assert_eq(cfg_apply(&k->cfg, 1, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(env_options_set("Quadruped", sets, &k->eo, err, sizeof err), 0, "%s", err);
   k->e = env_make(&k->eo, err, sizeof err);
   cr_assert_not_null(k->e, "%s", err);
   return k;
@@ -60,7 +51,6 @@ static Made *make(const char *const *sets) {
 static void unmake(Made *k) {
   env_free(k->e);
   env_options_free(&k->eo);
-  cfg_free(&k->cfg);
   free(k);
 }
 
@@ -170,16 +160,14 @@ Test(quadruped, setup_rejects_a_wrong_model) {
                     "</mujoco>\n";
   cr_assert_eq(write(fd, xml, strlen(xml)), (ssize_t)strlen(xml));
   close(fd);
-  Config cfg;
   EnvOptions eo;
-  cfg_init(&cfg);
-  cr_assert_eq(env_options_register(&cfg, "Quadruped", &eo, err, sizeof err), 0, "%s", err);
-  cr_assert_eq(cfg_push(&cfg, "env.model", path, CFG_SET, "--set", err, sizeof err), 0);
-  cr_assert_eq(cfg_apply(&cfg, 1, err, sizeof err), 0, "%s", err);
+  char model[128];
+  snprintf(model, sizeof model, "model=%s", path);
+  const char *sets[] = {model, NULL};
+  cr_assert_eq(env_options_set("Quadruped", sets, &eo, err, sizeof err), 0, "%s", err);
   cr_assert_null(env_make(&eo, err, sizeof err));
   cr_assert(strstr(err, path) && strstr(err, "needs nq 15"), "%s", err);
   env_options_free(&eo);
-  cfg_free(&cfg);
   unlink(path);
 }
 
