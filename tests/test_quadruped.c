@@ -221,6 +221,41 @@ Test(quadruped, ik_clamps_unreachable_targets) {
   NEAR(z, -0.05, 1e-12);
 }
 
+// reset: the nominal pose (IK of the generator at phase 0, zero action) with each joint within
+// +-0.05 rad of it, upright at rest height, and velocities 0.05 N(0, 1)
+Test(quadruped, reset_noise) {
+  Made *k = make(NULL);
+  Env *e = k->e;
+  const double zero[ACT] = {0};
+  double q0[8];
+  for (int l = 0; l < 4; l++) {
+    double x, z;
+    quadruped_foot_target(zero, 0, l, &x, &z);
+    quadruped_ik(x, z, &q0[2 * l], &q0[2 * l + 1]);
+  }
+  Rng r;
+  rng_init(&r, 4, RNG_STREAM_RESET);
+  double obs[OBS], maxdev = 0, sumsq = 0, z_first = 0;
+  int n = 0;
+  for (int i = 0; i < 400; i++) {
+    env_reset(e, &r, obs);
+    if (i == 0) z_first = e->d->qpos[2];
+    cr_assert_eq(e->d->qpos[2], z_first, "the start height does not depend on the noise");
+    cr_assert(fabs(obs[1]) < 1e-12 && fabs(obs[2]) < 1e-12, "upright");
+    for (int j = 0; j < 8; j++) {
+      double dev = fabs(e->d->qpos[7 + j] - q0[j]);
+      if (dev > maxdev) maxdev = dev;
+    }
+    for (int j = 0; j < e->m->nv; j++) sumsq += e->d->qvel[j] * e->d->qvel[j], n++;
+  }
+  cr_assert_leq(maxdev, 0.05, "joint noise beyond 0.05 rad: %g", maxdev);
+  cr_assert_geq(maxdev, 0.045, "joint noise never comes near its bound: %g", maxdev);
+  // 5600 draws of 0.05 N(0, 1): the sample std is within 3% of 0.05 (about 3 standard errors)
+  double std = sqrt(sumsq / n);
+  cr_assert(fabs(std - 0.05) < 0.0015, "velocity std %g", std);
+  unmake(k);
+}
+
 Test(quadruped, trot_generator) {
   double zero[ACT] = {0}, x, z, x2, z2;
   // leg FL (phase offset 0): lift-off behind, apex mid-swing, touch-down in front, stance dip
