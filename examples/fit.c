@@ -141,8 +141,8 @@ int main(int argc, char **argv) {
   if (ck) {
     load(&f, ck);
     ckpt_close(ck);
-  } else {
-    mse = log_eval(&run, &f);
+  } else if (run_eval_due(&run)) {
+    mse = log_eval(&run, &f);   // step 0
   }
 
   while (run.step < cli.run.steps) {

@@ -19,6 +19,8 @@ CkptReader *run_start(Run *r, Cli *cli, const char *train_header, const char *ev
   r->cli = cli;
   r->has_algo = algo_header != NULL;
   r->t_start = progress_now();
+  r->last_eval = -1;
+  r->next_checkpoint = cli->run.checkpoint_every;
   cli_path(cli, "checkpoint.bin", r->ckpt_path, sizeof r->ckpt_path);
 
   // a run killed before its first checkpoint starts over
@@ -31,7 +33,10 @@ CkptReader *run_start(Run *r, Cli *cli, const char *train_header, const char *ev
     if (!ck || ckpt_get_i64(ck, "run.step", &r->step, err, sizeof err) ||
         ckpt_get_i64(ck, "run.eval_index", &r->eval_index, err, sizeof err) ||
         ckpt_get_f64(ck, "run.wall", &r->wall_before, err, sizeof err) ||
-        ckpt_get(ck, "run.rows", rows, sizeof rows, err, sizeof err))
+        ckpt_get(ck, "run.rows", rows, sizeof rows, err, sizeof err) ||
+        ckpt_get_i64(ck, "run.next_eval", &r->next_eval, err, sizeof err) ||
+        ckpt_get_i64(ck, "run.last_eval", &r->last_eval, err, sizeof err) ||
+        ckpt_get_i64(ck, "run.next_checkpoint", &r->next_checkpoint, err, sizeof err))
       fail_run("cannot resume: %s", err);
   }
   open_log(r, &r->train, "train.csv", train_header, rows[0]);
@@ -44,14 +49,24 @@ CkptReader *run_start(Run *r, Cli *cli, const char *train_header, const char *ev
 
 double run_wall(const Run *r) { return r->wall_before + (progress_now() - r->t_start); }
 
-int run_eval_due(const Run *r) {
-  int64_t every = r->cli->run.eval_every;
-  return r->step == 0 || r->step == r->cli->run.steps || (every > 0 && r->step % every == 0);
+// the first multiple of every above step
+static int64_t next_multiple(int64_t step, int64_t every) { return (step / every + 1) * every; }
+
+int run_eval_due(Run *r) {
+  int64_t every = r->cli->run.eval_every, steps = r->cli->run.steps;
+  if (r->step == r->last_eval) return 0;
+  int periodic = every > 0 && r->step >= r->next_eval;
+  if (!(r->last_eval < 0 || periodic || r->step >= steps)) return 0;
+  r->last_eval = r->step;
+  if (every > 0) r->next_eval = next_multiple(r->step, every);
+  return 1;
 }
 
-int run_checkpoint_due(const Run *r) {
+int run_checkpoint_due(Run *r) {
   int64_t every = r->cli->run.checkpoint_every;
-  return every > 0 && r->step > 0 && r->step % every == 0 && r->step < r->cli->run.steps;
+  if (every <= 0 || r->step < r->next_checkpoint || r->step >= r->cli->run.steps) return 0;
+  r->next_checkpoint = next_multiple(r->step, every);
+  return 1;
 }
 
 CkptWriter *run_checkpoint_begin(Run *r) {
@@ -63,6 +78,9 @@ CkptWriter *run_checkpoint_begin(Run *r) {
   ckpt_put_i64(w, "run.eval_index", r->eval_index);
   ckpt_put_f64(w, "run.wall", run_wall(r));
   ckpt_put(w, "run.rows", rows, sizeof rows);
+  ckpt_put_i64(w, "run.next_eval", r->next_eval);
+  ckpt_put_i64(w, "run.last_eval", r->last_eval);
+  ckpt_put_i64(w, "run.next_checkpoint", r->next_checkpoint);
   return w;
 }
 

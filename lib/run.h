@@ -21,6 +21,9 @@ typedef struct {
   Progress progress;
   int64_t step;               // environment steps done (the program advances it)
   int64_t eval_index;         // evaluations done (eval.csv's `eval` column)
+  int64_t next_eval;          // step from which the next periodic evaluation is due
+  int64_t last_eval;          // step of the last evaluation (-1: none yet)
+  int64_t next_checkpoint;    // step from which the next checkpoint is due
   double wall_before;         // wall seconds of earlier segments of a resumed run
   double t_start;             // monotonic clock when this segment started
   char ckpt_path[4200];
@@ -36,11 +39,14 @@ CkptReader *run_start(Run *r, Cli *cli, const char *train_header, const char *ev
 // Wall-clock seconds of the whole run so far (all segments).
 double run_wall(const Run *r);
 
-// Is an evaluation due at r->step (step 0, every eval_every, the last step)?
-int run_eval_due(const Run *r);
+// Is an evaluation due at r->step: at step 0, the first time the step reaches each multiple of
+// eval_every (programs that advance by whole episodes pass multiples), and at the last step?
+// Returns 1 once per due evaluation (it marks it taken): call it once per loop iteration.
+int run_eval_due(Run *r);
 
-// Is a checkpoint due at r->step (every checkpoint_every, not at step 0 nor the last step)?
-int run_checkpoint_due(const Run *r);
+// Is a checkpoint due: the first time the step reaches each multiple of checkpoint_every, never
+// at step 0 nor at the end? Returns 1 once per due checkpoint.
+int run_checkpoint_due(Run *r);
 
 // Start a checkpoint with the harness state in it; the program adds its fields, then calls
 // run_checkpoint_commit (exits 1 if it cannot be written).

@@ -228,10 +228,27 @@ Test(cli, evaluation_and_checkpoint_schedule) {
   }
   cr_assert_eq(evals, 4, "steps 0, 10, 20 and the last, 25");
   cr_assert_eq(ckpts, 2, "steps 10 and 20");
-  run.step = 25;
+  run_finish(&run);
+  remove("r/DONE");
+  cli_free(&cli);
+
+  // a program that advances by whole episodes passes the multiples instead of landing on them
+  parse("prog --out r2 --steps 25 --eval-every 10 --checkpoint-every 10 --quiet", 0);
+  cr_assert_null(run_start(&run, &cli, "step,x,wall_s", "step,eval,y,wall_s", NULL));
+  int64_t at_eval[8], at_ckpt[8];
+  evals = ckpts = 0;
+  for (run.step = 0; run.step < 25 + 7; run.step += 7) {
+    if (run_eval_due(&run)) at_eval[evals++] = run.step;
+    if (run_checkpoint_due(&run)) at_ckpt[ckpts++] = run.step;
+    cr_assert(!run_eval_due(&run), "an evaluation is due once");
+  }
+  cr_assert_eq(evals, 4);
+  cr_assert(at_eval[0] == 0 && at_eval[1] == 14 && at_eval[2] == 21 && at_eval[3] == 28);
+  cr_assert_eq(ckpts, 2);
+  cr_assert(at_ckpt[0] == 14 && at_ckpt[1] == 21);
   run_finish(&run);
   struct stat st;
-  cr_assert_eq(stat("r/DONE", &st), 0);
+  cr_assert_eq(stat("r2/DONE", &st), 0);
 }
 
 // a resumed run restores the harness state and cuts the logs back to the checkpoint
