@@ -97,9 +97,10 @@ int manifest_check(const char *path, const Config *cfg, char *err, size_t errsz)
   char diff[2048] = "", now[PARAM_STR_MAX + 32], then[PARAM_STR_MAX + 32], key[256];
   size_t used = 0;
   int ndiff = 0;
-  // recorded parameters against the current values
+  // recorded parameters against the current values ([exec] settings do not change results)
   for (int i = 0; i < rec.npend; i++) {
     const CfgAssign *a = &rec.pend[i];
+    if (strcmp(a->section, "exec") == 0) continue;
     snprintf(key, sizeof key, "%s.%s", a->section, a->key);
     const ParamRef *p = cfg_find(cfg, key);
     if (!p) {
@@ -119,7 +120,7 @@ int manifest_check(const char *path, const Config *cfg, char *err, size_t errsz)
   }
   // current parameters missing from the record
   for (int s = 0; s < cfg->nsec; s++)
-    for (int j = 0; j < cfg->sec[s].n; j++) {
+    for (int j = 0; j < cfg->sec[s].n && strcmp(cfg->sec[s].name, "exec"); j++) {
       int found = 0;
       for (int i = 0; i < rec.npend && !found; i++)
         found = strcmp(rec.pend[i].section, cfg->sec[s].name) == 0 &&

@@ -20,6 +20,8 @@ int manifest_write(const char *path, const Config *cfg, char *const (*meta)[2], 
 
 // Compare the parameters in cfg with those recorded in the manifest at path. Returns 0 if every
 // parameter has the same value, else -1 with the differing keys (and both values) in err.
+// Section [exec] holds settings that do not change results (e.g. thread counts): recorded, not
+// compared, so a run may resume with another value.
 int manifest_check(const char *path, const Config *cfg, char *err, size_t errsz);
 
 #endif

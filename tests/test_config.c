@@ -362,6 +362,23 @@ Test(manifest, written_atomically_and_reads_back_as_config) {
   cfg_free(&c2);
 }
 
+#define E_PARAMS(X) X(INT, threads, "2", "[0, 64]", "worker threads")
+PARAMS_DEFINE(EParams, e_register, E_PARAMS)
+
+// [exec] settings are recorded but a resume may change them
+Test(manifest, exec_settings_are_not_compared) {
+  char path[128];
+  EParams ep;
+  e_register(&cfg, "exec", &ep);
+  snprintf(path, sizeof path, "%s/manifest.ini", dir);
+  cr_assert_eq(manifest_write(path, &cfg, NULL, 0, err, sizeof err), 0, "%s", err);
+  ep.threads = 8;
+  cr_assert_eq(manifest_check(path, &cfg, err, sizeof err), 0, "%s", err);
+  tp.batch = 3;
+  cr_assert_eq(manifest_check(path, &cfg, err, sizeof err), -1);
+  HAS("1 parameter differs");
+}
+
 Test(manifest, check_lists_differences) {
   char path[128];
   snprintf(path, sizeof path, "%s/manifest.ini", dir);
