@@ -7,8 +7,9 @@
 //
 // A policy FILE holds one action vector per line (numbers separated by spaces or commas; '#'
 // starts a comment); every episode replays it from a reset drawn with the given seed, and ends
-// early (truncated) when the file runs out. Episode j's reset noise and random actions come from
-// substream j of the seed's streams, so any single episode can be reproduced alone.
+// early (truncated) when the file runs out. Episode j starts where the programs' evaluation
+// episode j starts (substream j of the seed's evaluation stream); its random actions come from
+// substream j of the exploration stream, so any single episode can be reproduced alone.
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -151,7 +152,9 @@ static void cmd_rollout(Env *e, const RolloutParams *p) {
   int diverged = 0;
   for (int64_t ep = 0; ep < p->episodes; ep++) {
     Rng reset, explore;
-    rng_init_sub(&reset, (uint32_t)p->seed, RNG_STREAM_RESET, (uint64_t)ep);
+    // the evaluation protocol's start states (episodes.h): a program's evaluation episode j
+    // with seed S is mbenv's episode j with --seed S
+    rng_init_sub(&reset, (uint32_t)p->seed, RNG_STREAM_EVAL, (uint64_t)ep);
     rng_init_sub(&explore, (uint32_t)p->seed, RNG_STREAM_EXPLORE, (uint64_t)ep);
     env_reset(e, &reset, obs);
     EnvStep st = {0};
