@@ -311,22 +311,28 @@ void env_get_state(const Env *e, double *s) {
   memcpy(s, e->tstate, (size_t)e->task->nstate * sizeof *s);
 }
 
-void env_set_state(Env *e, const double *s, double *obs) {
+void env_restore(Env *e, const double *s) {
   const mjModel *m = e->m;
   mjData *d = e->d;
   d->time = *s++;
   memcpy(d->qpos, s, (size_t)m->nq * sizeof *s), s += m->nq;
   memcpy(d->qvel, s, (size_t)m->nv * sizeof *s), s += m->nv;
   memcpy(d->act, s, (size_t)m->na * sizeof *s), s += m->na;
-  const double *warm = s;
   memcpy(d->qacc_warmstart, s, (size_t)m->nv * sizeof *s), s += m->nv;
   e->t = (int)*s++;
   memcpy(e->tstate, s, (size_t)e->task->nstate * sizeof *s);
   for (int i = 0; i < mjNWARNING; i++) d->warning[i].number = 0;
-  // derived quantities (positions, contacts, forces) for the observation
+}
+
+void env_set_state(Env *e, const double *s, double *obs) {
+  const mjModel *m = e->m;
+  mjData *d = e->d;
+  env_restore(e, s);
+  // derived quantities (positions, contacts, forces) for the observation; mj_forward also copies
+  // this state's qacc (made with a stale ctrl) into the warm start, so that is put back
+  const double *warm = s + 1 + m->nq + m->nv + m->na;
   mj_forward(m, d);
   if (e->task->rne_post) mj_rnePostConstraint(m, d);
-  // mj_forward copies this state's qacc (made with a stale ctrl) into the warm start: restore it
   memcpy(d->qacc_warmstart, warm, (size_t)m->nv * sizeof *warm);
   if (obs) e->task->observe(e, obs);
 }

@@ -99,6 +99,10 @@ size_t env_state_size(const Env *e);
 void env_get_state(const Env *e, double *state);
 void env_set_state(Env *e, const double *state, double *obs);   // obs may be NULL
 
+// Restore a state for stepping only (simulator rollouts): the next env_step is exactly as after
+// env_set_state, but derived quantities (positions, contacts) are not recomputed now.
+void env_restore(Env *e, const double *state);
+
 // Planning with a learned model: termination and reward from observations alone.
 // env_is_terminal is 0 for tasks that never terminate. env_reward is available only where the
 // task's reward is a function of (obs, act, next_obs) (env_has_reward).

@@ -106,8 +106,9 @@ ParameterizedTest(TaskCase *c, env, deterministic) {
 
 ParameterizedTestParameters(env, state_replay) { return every_task(); }
 
-// a state taken mid-episode, restored (in the same and in another environment), replays the same
-// actions into the same observations and rewards, bit for bit
+// a state taken mid-episode, restored (in the same and in another environment, and by the fast
+// restore of planners), replays the same actions into the same observations and rewards, bit for
+// bit
 ParameterizedTest(TaskCase *c, env, state_replay) {
   EnvOptions eo;
   Env *e = make(c->task, &eo), *f = make(c->task, &eo);
@@ -137,9 +138,11 @@ ParameterizedTest(TaskCase *c, env, state_replay) {
       break;
     }
   }
-  Env *targets[2] = {e, f};
-  for (int k = 0; k < 2; k++) {
-    env_set_state(targets[k], s, obs);
+  // replays: set_state in the same env, set_state in another, restore (no recomputation) in it
+  Env *targets[3] = {e, f, f};
+  for (int k = 0; k < 3; k++) {
+    if (k < 2) env_set_state(targets[k], s, obs);
+    else env_restore(targets[k], s);
     for (int t = 0; t < len; t++) {
       env_step(targets[k], acts + (size_t)t * A, o2 + (size_t)t * O, &st);
       r2[t] = st.reward;
