@@ -6,73 +6,11 @@
 // to the GEMMs and how well OpenBLAS does at these shapes.
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-#include <cblas.h>
-// cblas.h pulls in <complex.h>, whose macro I would break nn.h's parameter names
-#undef I
 
 #include "fail.h"
 #include "nn.h"
+#include "peak.h"
 #include "rng.h"
-
-enum { REPEATS = 5 };
-static const double min_time = 0.3;   // seconds per timing
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-typedef void (*Work)(void *ctx);
-
-// best over REPEATS of the mean time per call, each timing at least min_time long
-static double best_time(Work f, void *ctx) {
-  f(ctx);   // warm caches and OpenBLAS's buffers
-  double best = 1e300;
-  for (int r = 0; r < REPEATS; r++) {
-    long calls = 0;
-    double t0 = now(), t;
-    do {
-      f(ctx);
-      calls++;
-      t = now() - t0;
-    } while (t < min_time);
-    if (t / (double)calls < best) best = t / (double)calls;
-  }
-  return best;
-}
-
-typedef struct {
-  int n;
-  float *a, *b, *c;
-} Square;
-
-static void run_square(void *ctx) {
-  Square *s = ctx;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->n, s->n, s->n, 1.0f, s->a, s->n,
-              s->b, s->n, 0.0f, s->c, s->n);
-}
-
-static double sgemm_peak(Rng *r) {
-  static const int sizes[] = {512, 1024, 2048};
-  double best = 0.0;
-  for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
-    Square s = {.n = sizes[k]};
-    size_t nn = (size_t)s.n * s.n;
-    s.a = xmalloc(nn, sizeof(float), "matrix");
-    s.b = xmalloc(nn, sizeof(float), "matrix");
-    s.c = xmalloc(nn, sizeof(float), "matrix");
-    rng_fill_uniformf(r, s.a, nn, -1.0f, 1.0f);
-    rng_fill_uniformf(r, s.b, nn, -1.0f, 1.0f);
-    double t = best_time(run_square, &s);
-    double gf = 2.0 * s.n * (double)s.n * s.n / t * 1e-9;
-    printf("  sgemm %4d^3: %6.1f GFLOP/s\n", s.n, gf);
-    if (gf > best) best = gf;
-    free(s.a), free(s.b), free(s.c);
-  }
-  return best;
-}
 
 typedef struct {
   Mlp m;

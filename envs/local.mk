@@ -3,7 +3,7 @@ ENV_TASKS = half_cheetah hopper walker2d ant humanoid swimmer reacher inverted_p
 	inverted_double_pendulum cartpole quadruped
 
 noinst_LIBRARIES += %D%/libenvs.a
-%C%_libenvs_a_SOURCES = %D%/env.c %D%/env.h %D%/task.h %D%/registry.c \
+%C%_libenvs_a_SOURCES = %D%/env.c %D%/env.h %D%/task.h %D%/registry.c %D%/episodes.c %D%/episodes.h \
 	%D%/tasks/half_cheetah.c %D%/tasks/hopper.c %D%/tasks/walker2d.c %D%/tasks/ant.c \
 	%D%/tasks/humanoid.c %D%/tasks/swimmer.c %D%/tasks/reacher.c \
 	%D%/tasks/inverted_pendulum.c %D%/tasks/inverted_double_pendulum.c \

@@ -5,11 +5,14 @@
 //   mbenv rollout TASK [--policy zero|random|FILE] [--episodes N] [--seed S] [--csv FILE]
 //                      [--set env.KEY=VALUE]... [--config FILE]
 //
-// A policy FILE holds one action vector per line (numbers separated by spaces or commas; '#'
-// starts a comment); every episode replays it from a reset drawn with the given seed, and ends
-// early (truncated) when the file runs out. Episode j starts where the programs' evaluation
-// episode j starts (substream j of the seed's evaluation stream); its random actions come from
-// substream j of the exploration stream, so any single episode can be reproduced alone.
+// A policy FILE is either a linear policy (first line `mirrorbench-linear-policy 1`, as the ars
+// program saves it; format in lib/linpolicy.h), which acts on every observation and must have
+// been trained on this task with these dimensions, or an action file: one action vector per line
+// (numbers separated by spaces or commas; '#' starts a comment), replayed by every episode from a
+// reset drawn with the given seed, ending early (truncated) when the file runs out. Episode j
+// starts where the programs' evaluation episode j starts (substream j of the seed's evaluation
+// stream); its random actions come from substream j of the exploration stream, so any single
+// episode can be reproduced alone.
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -21,11 +24,13 @@
 #include "csvlog.h"
 #include "env.h"
 #include "fail.h"
+#include "linpolicy.h"
 #include "rng.h"
 #include "stats.h"
 
 #define ROLLOUT_PARAMS(X)                                                                   \
-  X(STR, policy, "random", "nonempty", "zero, random (uniform in the bounds) or a FILE")    \
+  X(STR, policy, "random", "nonempty",                                                      \
+    "zero, random (uniform in the bounds), or a FILE (linear policy or actions)")           \
   X(INT, episodes, "10", "[1, 1000000]", "episodes to run")                                 \
   X(INT, seed, "1", "[0, 4294967295]", "seed of the reset noise and random actions")        \
   X(STR, csv, "", "", "write one row per step to this file")
@@ -38,9 +43,10 @@ static void usage(FILE *f) {
           "       mbenv rollout TASK [--policy zero|random|FILE] [--episodes N] [--seed S]\n"
           "                          [--csv FILE] [--set env.KEY=VALUE]... [--config FILE]\n"
           "List, describe and roll out the tasks of mirrorbench.\n\n"
-          "A policy FILE holds one action vector per line; every episode replays it from a reset\n"
-          "with the given seed. With --csv, one row per step: episode, t, actions, reward,\n"
-          "terminated, truncated, observations. `mbenv info TASK` lists the task's options.\n"
+          "A policy FILE is a linear policy saved by ars (it acts on each observation), or holds\n"
+          "one action vector per line, which every episode replays from a reset with the given\n"
+          "seed. With --csv, one row per step: episode, t, actions, reward, terminated,\n"
+          "truncated, observations. `mbenv info TASK` lists the task's options.\n"
           "Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
@@ -126,7 +132,16 @@ static void cmd_info(const Env *e, const Config *cfg) {
 static void cmd_rollout(Env *e, const RolloutParams *p) {
   int O = e->obs_dim, A = e->act_dim;
   ActionFile af = {NULL, 0};
+  LinPolicy lin;
+  // zero, random, an action file, or a linear policy (recognised by its first line)
   int mode = strcmp(p->policy, "zero") == 0 ? 0 : strcmp(p->policy, "random") == 0 ? 1 : 2;
+  if (mode == 2 && linpolicy_sniff(p->policy)) {
+    char err[4400];
+    if (linpolicy_load(&lin, p->policy, err, sizeof err)) fail_usage("--policy %s", err);
+    if (linpolicy_check(&lin, env_task_name(e->task), O, A, err, sizeof err))
+      fail_usage("--policy %s: %s", p->policy, err);
+    mode = 3;
+  }
   if (mode == 2) read_actions(p->policy, A, &af);
   double *obs = xcalloc((size_t)O, sizeof *obs, "observation");
   double *act = xcalloc((size_t)A, sizeof *act, "action");
@@ -166,10 +181,12 @@ static void cmd_rollout(Env *e, const RolloutParams *p) {
         end = "end of file";
         break;
       }
-      for (int i = 0; i < A; i++)
-        act[i] = mode == 0 ? 0.0
-                 : mode == 1 ? rng_uniform_range(&explore, e->act_lo[i], e->act_hi[i])
-                             : af.a[(size_t)t * A + i];
+      if (mode == 3) linpolicy_act(&lin, obs, act);
+      else
+        for (int i = 0; i < A; i++)
+          act[i] = mode == 0 ? 0.0
+                   : mode == 1 ? rng_uniform_range(&explore, e->act_lo[i], e->act_hi[i])
+                               : af.a[(size_t)t * A + i];
       env_step(e, act, obs, &st);
       total += st.reward;
       t++;
@@ -201,6 +218,7 @@ static void cmd_rollout(Env *e, const RolloutParams *p) {
   printf("\n");
   if (use_csv && csv_close(&csv)) fail_run("%s: cannot write", p->csv);
   free(obs), free(act), free(ret), free(len), free(af.a);
+  if (mode == 3) linpolicy_free(&lin);
 }
 
 int main(int argc, char **argv) {

@@ -15,4 +15,5 @@ noinst_LIBRARIES += %D%/libmirror.a
 	%D%/csvlog.c %D%/csvlog.h \
 	%D%/checkpoint.c %D%/checkpoint.h \
 	%D%/progress.c %D%/progress.h \
-	%D%/run.c %D%/run.h
+	%D%/run.c %D%/run.h \
+	%D%/linpolicy.c %D%/linpolicy.h

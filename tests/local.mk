@@ -3,11 +3,13 @@ UNIT_TESTS = \
 	%D%/test_rng %D%/test_stats %D%/test_normalizer %D%/test_replay \
 	%D%/test_nn %D%/test_optim %D%/test_dist \
 	%D%/test_config %D%/test_cli %D%/test_csvlog %D%/test_checkpoint %D%/test_progress \
-	%D%/test_env %D%/test_locomotion %D%/test_control_tasks %D%/test_quadruped
+	%D%/test_env %D%/test_locomotion %D%/test_control_tasks %D%/test_quadruped \
+	%D%/test_episodes %D%/test_linpolicy %D%/test_sac %D%/test_ars
 check_PROGRAMS += $(UNIT_TESTS)
-TESTS += $(UNIT_TESTS) %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh
+TESTS += $(UNIT_TESTS) %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh %D%/sac.sh %D%/ars.sh
 noinst_HEADERS = %D%/gradcheck.h
-EXTRA_DIST += %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh %D%/testlib.sh %D%/lsan.supp
+EXTRA_DIST += %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh %D%/sac.sh %D%/ars.sh \
+	%D%/testlib.sh %D%/lsan.supp
 
 TEST_LDADD = $(MIRROR_LIBS) $(CRITERION_LIBS)
 %C%_test_rng_LDADD = $(TEST_LDADD)
@@ -27,6 +29,10 @@ ENV_TEST_LDADD = $(ENV_LIBS) $(CRITERION_LIBS)
 %C%_test_locomotion_LDADD = $(ENV_TEST_LDADD)
 %C%_test_control_tasks_LDADD = $(ENV_TEST_LDADD)
 %C%_test_quadruped_LDADD = $(ENV_TEST_LDADD)
+%C%_test_episodes_LDADD = $(ENV_TEST_LDADD)
+%C%_test_linpolicy_LDADD = $(TEST_LDADD)
+%C%_test_sac_LDADD = algorithms/sac/libsac.a $(ENV_TEST_LDADD)
+%C%_test_ars_LDADD = algorithms/ars/libars.a $(ENV_TEST_LDADD)
 
 # Criterion binaries speak TAP; shell tests use the plain driver (exit 0 pass, 77 skip)
 LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh

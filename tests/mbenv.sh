@@ -44,3 +44,33 @@ expect 2 "bad.txt:2: 2 values; the task's action has 3" $mbenv rollout Hopper --
 expect 2 "unknown option '--episodes'" $mbenv info Hopper --episodes 3
 expect 2 "env.model /nonexistent.xml: cannot read" $mbenv info Hopper --set env.model=/nonexistent.xml
 expect 2 "unknown key 'bogus' in [env]" $mbenv info Hopper --set env.bogus=1
+
+# a linear-policy file (recognised by its first line) acts on each observation; M = 0 with empty
+# statistics is the zero policy
+lin() {   # lin TASK OBS ACT CLIP LOW HIGH ROW: one row of M repeated ACT times
+  printf 'mirrorbench-linear-policy 1\ntask %s\nobs %s\nact %s\nclip %s\nlow %s\nhigh %s\n' \
+    "$1" "$2" "$3" "$4" "$5" "$6"
+  printf 'count 0\nmean%s\nm2%s\n' "$(printf ' 0%.0s' $(seq "$2"))" "$(printf ' 0%.0s' $(seq "$2"))"
+  for _ in $(seq "$3"); do printf 'M %s\n' "$7"; done
+}
+lin InvertedPendulum 4 1 no -3 3 "0 0 0 0" >zero_lin.txt
+$mbenv rollout InvertedPendulum --policy zero --episodes 2 --seed 5 --csv z1.csv >/dev/null &&
+  $mbenv rollout InvertedPendulum --policy zero_lin.txt --episodes 2 --seed 5 --csv z2.csv \
+    >/dev/null || fail "rollout with a linear policy"
+cmp -s z1.csv z2.csv || fail "a zero linear policy should equal --policy zero"
+echo "ok: a zero linear policy equals the zero policy"
+# a large gain, clipped to the bounds
+lin InvertedPendulum 4 1 yes -3 3 "100 100 100 100" >big.txt
+$mbenv rollout InvertedPendulum --policy big.txt --episodes 1 --csv big.csv >/dev/null ||
+  fail "clipped linear policy"
+awk -F, 'NR > 1 { if ($3 > 3 || $3 < -3) bad = 1; if ($3 == 3 || $3 == -3) hit = 1 }
+  END { exit !(hit && !bad) }' big.csv || fail "clip yes should keep actions within [-3, 3]"
+echo "ok: clip yes keeps actions within the bounds"
+expect 2 "on InvertedPendulum (observation 4, action 1); this task is Hopper (observation 11" \
+  $mbenv rollout Hopper --policy zero_lin.txt
+sed 's/^clip no/clip maybe/' zero_lin.txt >bad_lin.txt
+expect 2 "--policy bad_lin.txt:5: clip: expected yes or no, got 'maybe'" \
+  $mbenv rollout InvertedPendulum --policy bad_lin.txt
+head -10 zero_lin.txt >short_lin.txt
+expect 2 "short_lin.txt:11: the file ends early: row 1 of M (A = 1 rows) missing" \
+  $mbenv rollout InvertedPendulum --policy short_lin.txt

@@ -1,0 +1,405 @@
+// sac_agent: the soft actor-critic learner (see sac_agent.h).
+//
+// Passes of one update (B rows each): actor forward at s' and at s; target critics forward at
+// (s', a'); critics forward and backward (parameters) at (s, a); critics forward and backward
+// (input only) at (s, a_pi); actor backward. The twin critics are one E = 2 ensemble, so each of
+// their passes is one call; the input-only backward skips the parameter-gradient GEMMs that the
+// actor loss does not need.
+#include "sac_agent.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cblas.h>
+// cblas.h pulls in <complex.h>, whose macro I would clash with the shape letters of nn.h
+#undef I
+
+#include "dist.h"
+#include "fail.h"
+
+int sac_params_check(const SacParams *p, char *err, size_t errsz) {
+  if (!(p->log_std_min < p->log_std_max))
+    return fail_msg(err, errsz, "sac.log_std_min (%g) must be below sac.log_std_max (%g)",
+                    p->log_std_min, p->log_std_max);
+  return 0;
+}
+
+int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rng *init,
+                   char *err, size_t errsz) {
+  memset(a, 0, sizeof *a);
+  if (sac_params_check(p, err, errsz)) return -1;
+  if (obs_dim < 1 || act_dim < 1)
+    return fail_msg(err, errsz, "sac: observation size %d and action size %d must be positive",
+                    obs_dim, act_dim);
+  int O = obs_dim, A = act_dim, H = (int)p->hidden_layers, B = (int)p->batch_size;
+  a->obs_dim = O;
+  a->act_dim = A;
+  a->B = B;
+  a->gamma = (float)p->gamma;
+  a->tau = (float)p->tau;
+  a->log_std_min = (float)p->log_std_min;
+  a->log_std_max = (float)p->log_std_max;
+  a->target_entropy = (float)-A;
+  int as[NN_MAX_LAYERS + 1], cs[NN_MAX_LAYERS + 1];
+  as[0] = O;
+  cs[0] = O + A;
+  for (int l = 1; l <= H; l++) as[l] = cs[l] = (int)p->hidden_size;
+  as[H + 1] = 2 * A;
+  cs[H + 1] = 1;
+  if (mlp_init(&a->actor, 1, H + 1, as, NN_RELU, NN_IDENTITY, err, errsz) ||
+      mlp_init(&a->critic, 2, H + 1, cs, NN_RELU, NN_IDENTITY, err, errsz) ||
+      mlp_init(&a->critic_targ, 2, H + 1, cs, NN_RELU, NN_IDENTITY, err, errsz) ||
+      mlp_work_init(&a->aw, &a->actor, B, err, errsz) ||
+      mlp_work_init(&a->cw, &a->critic, B, err, errsz) ||
+      mlp_work_init(&a->qaw, &a->actor, SAC_QUERY_ROWS, err, errsz) ||
+      mlp_work_init(&a->qcw, &a->critic, SAC_QUERY_ROWS, err, errsz) ||
+      adam_init(&a->actor_opt, a->actor.p.n, (float)p->actor_lr, err, errsz) ||
+      adam_init(&a->critic_opt, a->critic.p.n, (float)p->critic_lr, err, errsz) ||
+      adam_init(&a->alpha_opt, 1, (float)p->alpha_lr, err, errsz)) {
+    sac_agent_free(a);
+    return -1;
+  }
+  mlp_init_weights(&a->actor, NN_INIT_TORCH, init);
+  mlp_init_weights(&a->critic, NN_INIT_TORCH, init);
+  nn_copy(&a->critic_targ.p, &a->critic.p);
+  a->log_alpha[0] = (float)log(p->init_alpha);
+  a->alpha = (float)p->init_alpha;
+
+  size_t b = (size_t)B, ba = b * A, bw = b * (O + A), r = SAC_QUERY_ROWS;
+  a->eps = xmalloc(2 * ba, sizeof(float), "sac update");
+  a->mu = xmalloc(ba, sizeof(float), "sac update");
+  a->log_std = xmalloc(ba, sizeof(float), "sac update");
+  a->a_pi = xmalloc(ba, sizeof(float), "sac update");
+  a->logp_pi = xmalloc(b, sizeof(float), "sac update");
+  a->a_next = xmalloc(ba, sizeof(float), "sac update");
+  a->logp_next = xmalloc(b, sizeof(float), "sac update");
+  a->qmin_next = xmalloc(b, sizeof(float), "sac update");
+  a->y = xmalloc(b, sizeof(float), "sac update");
+  a->xq = xmalloc(2 * bw, sizeof(float), "sac update");
+  a->dq = xmalloc(2 * b, sizeof(float), "sac update");
+  a->dxq = xmalloc(2 * bw, sizeof(float), "sac update");
+  a->dout = xmalloc(2 * ba, sizeof(float), "sac update");
+  a->da = xmalloc(ba, sizeof(float), "sac update");
+  a->dlogp = xmalloc(b, sizeof(float), "sac update");
+  a->dmu = xmalloc(ba, sizeof(float), "sac update");
+  a->dlog_std = xmalloc(ba, sizeof(float), "sac update");
+  a->qx = xmalloc(2 * r * (O + A), sizeof(float), "sac query");
+  a->qmu = xmalloc(r * A, sizeof(float), "sac query");
+  a->qls = xmalloc(r * A, sizeof(float), "sac query");
+  a->qeps = xmalloc(r * A, sizeof(float), "sac query");
+  a->qlogp = xmalloc(r, sizeof(float), "sac query");
+  a->obs1 = xmalloc((size_t)O, sizeof(float), "sac query");
+  a->act1 = xmalloc((size_t)A, sizeof(float), "sac query");
+  return 0;
+}
+
+void sac_agent_free(SacAgent *a) {
+  float *arrays[] = {a->eps, a->mu, a->log_std, a->a_pi, a->logp_pi, a->a_next, a->logp_next,
+                     a->qmin_next, a->y, a->xq, a->dq, a->dxq, a->dout, a->da, a->dlogp, a->dmu,
+                     a->dlog_std, a->qx, a->qmu, a->qls, a->qeps, a->qlogp, a->obs1, a->act1};
+  for (size_t k = 0; k < sizeof arrays / sizeof *arrays; k++) free(arrays[k]);
+  mlp_work_free(&a->aw);
+  mlp_work_free(&a->cw);
+  mlp_work_free(&a->qaw);
+  mlp_work_free(&a->qcw);
+  adam_free(&a->actor_opt);
+  adam_free(&a->critic_opt);
+  adam_free(&a->alpha_opt);
+  mlp_free(&a->actor);
+  mlp_free(&a->critic);
+  mlp_free(&a->critic_targ);
+  memset(a, 0, sizeof *a);
+}
+
+// ---- network pieces ----
+
+// actor output out (n, 2A) -> mu (n, A) and log_std (n, A) clamped to the bounds
+static void policy_head(const SacAgent *a, const float *out, float *mu, float *log_std, int n) {
+  int A = a->act_dim;
+  float lo = a->log_std_min, hi = a->log_std_max;
+  for (int b = 0; b < n; b++)
+    for (int j = 0; j < A; j++) {
+      float l = out[(size_t)b * 2 * A + A + j];
+      mu[(size_t)b * A + j] = out[(size_t)b * 2 * A + j];
+      log_std[(size_t)b * A + j] = l < lo ? lo : l > hi ? hi : l;
+    }
+}
+
+// x (members, n, O + A): the rows [obs, act], repeated for each member
+static void critic_input(float *x, const float *obs, const float *act, int n, int O, int A,
+                         int members) {
+  size_t W = (size_t)(O + A);
+  for (int b = 0; b < n; b++) {
+    memcpy(x + b * W, obs + (size_t)b * O, (size_t)O * sizeof *x);
+    memcpy(x + b * W + O, act + (size_t)b * A, (size_t)A * sizeof *x);
+  }
+  for (int e = 1; e < members; e++) memcpy(x + e * n * W, x, n * W * sizeof *x);
+}
+
+// forward pass of member e of ensemble m alone on B rows of x (B, I0), in w's buffers; the same
+// values as in an ensemble pass. Returns the output (B, O_last).
+static const float *member_forward(const Mlp *m, int e, MlpWork *w, const float *x, int B) {
+  const float *in = x;
+  for (int l = 0; l < m->nlayers; l++) {
+    const NnLayer *L = &m->layer[l];
+    const float *W = m->p.w + L->w_off + (size_t)e * L->in * L->out;
+    const float *b = m->p.w + L->b_off + (size_t)e * L->out;
+    nn_dense_forward(w->z[l], in, W, b, 1, B, L->in, L->out);
+    if (L->act != NN_IDENTITY) nn_act_forward(w->h[l], w->z[l], (size_t)B * L->out, L->act);
+    in = w->h[l];
+  }
+  return in;
+}
+
+// dL/dx (E, B, I0) of the last forward on w given dy (E, B, O_last), as mlp_backward computes it
+// but without the parameter gradients (the actor loss moves only the actor)
+static void input_grad(const Mlp *m, MlpWork *w, const float *dy, float *dx) {
+  int E = m->E, B = w->rows;
+  const float *g = dy;
+  int cur = -1;   // scratch buffer holding g, -1 for dy
+  for (int l = m->nlayers - 1; l >= 0; l--) {
+    const NnLayer *L = &m->layer[l];
+    const float *dz = g;   // (E, B, O_l)
+    if (L->act != NN_IDENTITY) {
+      if (cur < 0) cur = 0;
+      nn_act_backward(w->d[cur], g, w->z[l], w->h[l], (size_t)E * B * L->out, L->act);
+      dz = w->d[cur];
+    }
+    int next = cur == 0 ? 1 : 0;
+    float *dxl = l > 0 ? w->d[next] : dx;   // (E, B, I_l)
+    for (int e = 0; e < E; e++) {
+      const float *W = m->p.w + L->w_off + (size_t)e * L->in * L->out;   // (I_l, O_l)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, L->in, L->out, 1.0f,
+                  dz + (size_t)e * B * L->out, L->out, W, L->out, 0.0f,
+                  dxl + (size_t)e * B * L->in, L->in);
+    }
+    g = dxl;
+    cur = next;
+  }
+}
+
+// ---- queries ----
+
+void sac_agent_act(SacAgent *a, const float *obs, float *act, int n, Rng *r) {
+  int O = a->obs_dim, A = a->act_dim;
+  for (int s = 0; s < n; s += SAC_QUERY_ROWS) {
+    int m = n - s < SAC_QUERY_ROWS ? n - s : SAC_QUERY_ROWS;
+    const float *out = mlp_forward(&a->actor, &a->qaw, obs + (size_t)s * O, m);
+    policy_head(a, out, a->qmu, a->qls, m);
+    float *as = act + (size_t)s * A;
+    if (!r) {
+      dist_tanh_mean(as, a->qmu, m, A);
+    } else {
+      rng_fill_normalf(r, a->qeps, (size_t)m * A, 0.0f, 1.0f);
+      dist_tanh_gauss_sample(as, NULL, a->qlogp, a->qmu, a->qls, a->qeps, m, A);
+    }
+  }
+}
+
+void sac_agent_act1(SacAgent *a, const double *obs, double *act, Rng *r) {
+  for (int j = 0; j < a->obs_dim; j++) a->obs1[j] = (float)obs[j];
+  sac_agent_act(a, a->obs1, a->act1, 1, r);
+  for (int j = 0; j < a->act_dim; j++) act[j] = a->act1[j];
+}
+
+void sac_agent_q1(SacAgent *a, const float *obs, const float *act, int n, float *q) {
+  int O = a->obs_dim, A = a->act_dim;
+  for (int s = 0; s < n; s += SAC_QUERY_ROWS) {
+    int m = n - s < SAC_QUERY_ROWS ? n - s : SAC_QUERY_ROWS;
+    critic_input(a->qx, obs + (size_t)s * O, act + (size_t)s * A, m, O, A, 1);
+    memcpy(q + s, member_forward(&a->critic, 0, &a->qcw, a->qx, m), (size_t)m * sizeof *q);
+  }
+}
+
+void sac_agent_qmin(SacAgent *a, const float *obs, const float *act, int n, float *q) {
+  int O = a->obs_dim, A = a->act_dim;
+  for (int s = 0; s < n; s += SAC_QUERY_ROWS) {
+    int m = n - s < SAC_QUERY_ROWS ? n - s : SAC_QUERY_ROWS;
+    critic_input(a->qx, obs + (size_t)s * O, act + (size_t)s * A, m, O, A, 2);
+    const float *y = mlp_forward(&a->critic, &a->qcw, a->qx, m);   // (2, m)
+    for (int i = 0; i < m; i++) q[s + i] = fminf(y[i], y[m + i]);
+  }
+}
+
+// ---- the update ----
+
+// actor pass at obs (B, O) with noise eps (B, A): act (B, A) and logp (B); the pass stays in
+// a->aw and the policy in a->mu, a->log_std
+static void policy_sample(SacAgent *a, const float *obs, const float *eps, float *act,
+                          float *logp) {
+  const float *out = mlp_forward(&a->actor, &a->aw, obs, a->B);
+  policy_head(a, out, a->mu, a->log_std, a->B);
+  dist_tanh_gauss_sample(act, NULL, logp, a->mu, a->log_std, eps, a->B, a->act_dim);
+}
+
+void sac_agent_critic_grad(SacAgent *a, const ReplayBatch *b, SacStats *st) {
+  int B = a->B, O = a->obs_dim, A = a->act_dim;
+  assert(b->B >= B);
+  a->alpha = (float)exp((double)a->log_alpha[0]);
+  double alpha = a->alpha, gamma = a->gamma;
+
+  // target: a' ~ pi(.|s') from the current actor, values from the target critics
+  policy_sample(a, b->next_obs, a->eps + (size_t)B * A, a->a_next, a->logp_next);
+  critic_input(a->xq, b->next_obs, a->a_next, B, O, A, 2);
+  const float *qt = mlp_forward(&a->critic_targ, &a->cw, a->xq, B);   // (2, B)
+  for (int i = 0; i < B; i++) {
+    a->qmin_next[i] = fminf(qt[i], qt[B + i]);
+    // only termination stops the bootstrap; a truncated episode goes on in value
+    double soft = (double)a->qmin_next[i] - alpha * a->logp_next[i];
+    a->y[i] = (float)(b->rew[i] + gamma * (1.0 - b->term[i]) * soft);
+  }
+
+  // a_pi ~ pi(.|s); this pass stays in a->aw for the actor loss
+  policy_sample(a, b->obs, a->eps, a->a_pi, a->logp_pi);
+  double logp_sum = 0.0;
+  for (int i = 0; i < B; i++) logp_sum += a->logp_pi[i];
+  double logp_mean = logp_sum / B;
+  // temperature loss -log alpha (log pi + target): log pi is a constant here
+  a->log_alpha_g[0] = (float)-(logp_mean + a->target_entropy);
+
+  // critics at the replayed (s, a): dL/dQ_e = (Q_e - y) / B
+  critic_input(a->xq, b->obs, b->act, B, O, A, 2);
+  const float *q = mlp_forward(&a->critic, &a->cw, a->xq, B);   // (2, B)
+  double sq = 0.0, qsum = 0.0;
+  for (int e = 0; e < 2; e++)
+    for (int i = 0; i < B; i++) {
+      double d = (double)q[e * B + i] - a->y[i];
+      sq += d * d;
+      qsum += q[e * B + i];
+      a->dq[e * B + i] = (float)(d / B);
+    }
+  nn_zero_grad(&a->critic.p);
+  mlp_backward(&a->critic, &a->cw, a->dq, NULL);
+
+  if (st) {
+    st->q_loss = 0.5 * sq / B;
+    st->alpha = alpha;
+    st->alpha_loss = -(double)a->log_alpha[0] * (logp_mean + a->target_entropy);
+    st->entropy = -logp_mean;
+    st->q_mean = qsum / (2.0 * B);
+  }
+}
+
+void sac_agent_critic_step(SacAgent *a) {
+  adam_step(&a->alpha_opt, a->log_alpha, a->log_alpha_g);
+  adam_step(&a->critic_opt, a->critic.p.w, a->critic.p.g);
+}
+
+void sac_agent_actor_grad(SacAgent *a, SacStats *st) {
+  int B = a->B, O = a->obs_dim, A = a->act_dim, W = O + A;
+  double alpha = a->alpha;
+
+  // critics at (s, a_pi); s is the actor pass's copy of its input
+  critic_input(a->xq, a->aw.x, a->a_pi, B, O, A, 2);
+  const float *q = mlp_forward(&a->critic, &a->cw, a->xq, B);   // (2, B)
+  double loss = 0.0;
+  float inv_b = 1.0f / (float)B;
+  for (int i = 0; i < B; i++) {
+    // the gradient of the minimum goes to the smaller critic (Q1 on ties)
+    int first = q[i] <= q[B + i];
+    loss += alpha * a->logp_pi[i] - (first ? q[i] : q[B + i]);
+    a->dq[i] = first ? -inv_b : 0.0f;
+    a->dq[B + i] = first ? 0.0f : -inv_b;
+    a->dlogp[i] = (float)(alpha / B);
+  }
+  input_grad(&a->critic, &a->cw, a->dq, a->dxq);
+  for (int i = 0; i < B; i++)
+    for (int j = 0; j < A; j++)
+      a->da[i * A + j] = a->dxq[(size_t)i * W + O + j] + a->dxq[(size_t)(B + i) * W + O + j];
+
+  // through the reparameterised sample, then the clamp (no gradient outside the bounds)
+  dist_tanh_gauss_backward(a->dmu, a->dlog_std, a->da, a->dlogp, a->mu, a->log_std, a->eps, B,
+                           A);
+  const float *out = a->aw.h[a->actor.nlayers - 1];   // (B, 2A) raw output of the pass at s
+  for (int i = 0; i < B; i++)
+    for (int j = 0; j < A; j++) {
+      size_t k = (size_t)i * 2 * A + j;
+      float l = out[k + A];
+      a->dout[k] = a->dmu[i * A + j];
+      a->dout[k + A] = l >= a->log_std_min && l <= a->log_std_max ? a->dlog_std[i * A + j] : 0.0f;
+    }
+  nn_zero_grad(&a->actor.p);
+  mlp_backward(&a->actor, &a->aw, a->dout, NULL);
+  if (st) st->pi_loss = loss / B;
+}
+
+void sac_agent_actor_step(SacAgent *a) {
+  adam_step(&a->actor_opt, a->actor.p.w, a->actor.p.g);
+  nn_polyak(&a->critic_targ.p, &a->critic.p, a->tau);
+  a->updates++;
+}
+
+void sac_agent_update(SacAgent *a, const ReplayBatch *b, Rng *r, SacStats *st) {
+  rng_fill_normalf(r, a->eps, 2 * (size_t)a->B * a->act_dim, 0.0f, 1.0f);
+  sac_agent_critic_grad(a, b, st);
+  sac_agent_critic_step(a);
+  sac_agent_actor_grad(a, st);
+  sac_agent_actor_step(a);
+}
+
+// ---- checkpoints ----
+
+static void tag_of(char *tag, size_t n, const char *prefix, const char *name) {
+  snprintf(tag, n, "%s%s%s", prefix, *prefix ? "." : "", name);
+}
+
+typedef struct {
+  const char *name;
+  float *data;
+  size_t n;
+} Field;
+
+// every float array that outlives an update
+static int fields(const SacAgent *a, Field f[12]) {
+  const Adam *opt[3] = {&a->actor_opt, &a->critic_opt, &a->alpha_opt};
+  static const char *names[3][2] = {{"actor_opt.m", "actor_opt.v"},
+                                    {"critic_opt.m", "critic_opt.v"},
+                                    {"alpha_opt.m", "alpha_opt.v"}};
+  int k = 0;
+  f[k++] = (Field){"actor", a->actor.p.w, a->actor.p.n};
+  f[k++] = (Field){"critic", a->critic.p.w, a->critic.p.n};
+  f[k++] = (Field){"critic_targ", a->critic_targ.p.w, a->critic_targ.p.n};
+  f[k++] = (Field){"log_alpha", (float *)a->log_alpha, 1};
+  for (int o = 0; o < 3; o++) {
+    f[k++] = (Field){names[o][0], opt[o]->m, opt[o]->n};
+    f[k++] = (Field){names[o][1], opt[o]->v, opt[o]->n};
+  }
+  return k;
+}
+
+void sac_agent_save(const SacAgent *a, CkptWriter *w, const char *prefix) {
+  char tag[128];
+  Field f[12];
+  int n = fields(a, f);
+  for (int k = 0; k < n; k++) {
+    tag_of(tag, sizeof tag, prefix, f[k].name);
+    ckpt_put(w, tag, f[k].data, f[k].n * sizeof(float));
+  }
+  tag_of(tag, sizeof tag, prefix, "actor_opt.t");
+  ckpt_put_i64(w, tag, a->actor_opt.t);
+  tag_of(tag, sizeof tag, prefix, "critic_opt.t");
+  ckpt_put_i64(w, tag, a->critic_opt.t);
+  tag_of(tag, sizeof tag, prefix, "alpha_opt.t");
+  ckpt_put_i64(w, tag, a->alpha_opt.t);
+  tag_of(tag, sizeof tag, prefix, "updates");
+  ckpt_put_i64(w, tag, a->updates);
+}
+
+int sac_agent_load(SacAgent *a, CkptReader *r, const char *prefix, char *err, size_t errsz) {
+  char tag[128];
+  Field f[12];
+  int n = fields(a, f);
+  for (int k = 0; k < n; k++) {
+    tag_of(tag, sizeof tag, prefix, f[k].name);
+    if (ckpt_get(r, tag, f[k].data, f[k].n * sizeof(float), err, errsz)) return -1;
+  }
+  int64_t *counts[4] = {&a->actor_opt.t, &a->critic_opt.t, &a->alpha_opt.t, &a->updates};
+  static const char *names[4] = {"actor_opt.t", "critic_opt.t", "alpha_opt.t", "updates"};
+  for (int k = 0; k < 4; k++) {
+    tag_of(tag, sizeof tag, prefix, names[k]);
+    if (ckpt_get_i64(r, tag, counts[k], err, errsz)) return -1;
+  }
+  return 0;
+}

@@ -1,0 +1,145 @@
+// sac_agent: the soft actor-critic learner (networks, optimisers, temperature, one update), shared
+// by the sac program and by DeMoRL.
+//
+// Letters used for shapes: n rows of a query, B rows of an update (sac.batch_size), O observation
+// and A action dimensions. Every array is float32 and row-major; actions are in [-1, 1]^A (the
+// program maps them onto the task's bounds with action_from_unit, and the replay stores them so).
+//
+// Networks (ReLU hidden layers, PyTorch's default initialisation, as SB3 and Spinning Up):
+//   actor    O -> hidden -> 2A: per row the mean mu (A), then the log-std (A) before clamping to
+//            [log_std_min, log_std_max] (no gradient outside, as torch.clamp); the policy is
+//            a = tanh(mu + exp(log_std) eps), eps ~ N(0, I), with log pi from dist.h
+//   critics  (O + A) -> hidden -> 1, twice: one ensemble of E = 2 members, member e is Q_{e+1},
+//            so both critics run in one call; critic_targ is their Polyak-averaged copy
+//
+// One update (sac_agent_update) is four steps, in SB3's order; the gradient computations are
+// separate from the optimiser steps so that tests can check them before any step:
+//   sac_agent_critic_grad  a_pi ~ pi(.|s) with log pi (noise eps[0]); the temperature loss
+//                          -log alpha mean(log pi(a_pi|s) + target) and its gradient; the
+//                          target y = r + gamma (1 - terminated) (min(Q1', Q2')(s', a')
+//                          - alpha log pi(a'|s')) with a' ~ pi(.|s') (noise eps[1]); the
+//                          critic loss 0.5 sum_e mean (Q_e(s, a) - y)^2 and its gradient
+//   sac_agent_critic_step  Adam on log alpha and on the critics
+//   sac_agent_actor_grad   actor loss mean(alpha log pi(a_pi|s) - min(Q1, Q2)(s, a_pi)) through
+//                          the critics as they are now (updated, within an update); its gradient
+//   sac_agent_actor_step   Adam on the actor, then Polyak averaging of the target critics
+// alpha = exp(log alpha) before this update's temperature step, in the target and the actor loss;
+// the target entropy is -A. Only `terminated` stops the bootstrap: a time-limit truncation
+// bootstraps. The gradient of min(Q1, Q2) goes to the smaller critic (Q1 on ties).
+#ifndef MB_SAC_AGENT_H
+#define MB_SAC_AGENT_H
+
+#include <stdint.h>
+
+#include "checkpoint.h"
+#include "config.h"
+#include "nn.h"
+#include "optim.h"
+#include "replay.h"
+#include "rng.h"
+
+// The [sac] table. The agent reads the network, optimiser and loss entries; the loop entries
+// (buffer_size to log_every) are read by the program that drives it (sac, DeMoRL).
+#define SAC_PARAMS(X)                                                                           \
+  X(INT, hidden_layers, "2", "[1, 6]", "hidden layers of the actor and of each critic")        \
+  X(INT, hidden_size, "256", "[1, 4096]", "units per hidden layer (ReLU)")                     \
+  X(REAL, actor_lr, "3e-4", "(0, 1]", "Adam learning rate of the actor")                       \
+  X(REAL, critic_lr, "3e-4", "(0, 1]", "Adam learning rate of the critics")                    \
+  X(REAL, alpha_lr, "3e-4", "(0, 1]", "Adam learning rate of log alpha")                       \
+  X(REAL, init_alpha, "1", "(0, 1e6]", "initial entropy temperature alpha")                    \
+  X(REAL, gamma, "0.99", "[0, 1]", "discount")                                                 \
+  X(REAL, tau, "0.005", "[0, 1]", "Polyak rate of the target critics")                         \
+  X(REAL, log_std_min, "-20", "[-100, 100]", "lower clamp of the policy's log-std")            \
+  X(REAL, log_std_max, "2", "[-100, 100]", "upper clamp of the policy's log-std")              \
+  X(INT, batch_size, "256", "[1, 65536]", "transitions per update")                            \
+  X(INT, buffer_size, "1e6", "[1, 1e9]", "replay capacity in transitions")                     \
+  X(INT, random_steps, "5000", "[0, 1e12]", "uniform-random actions first; updates after them") \
+  X(INT, update_every, "1", "[1, 1e9]", "environment steps between rounds of updates")         \
+  X(INT, gradient_steps, "1", "[1, 1e9]", "updates per round")                                 \
+  X(INT, log_every, "1000", "[1, 1e9]", "updates per row of algo.csv (means over them)")
+PARAMS_DEFINE(SacParams, sac_params_register, SAC_PARAMS)
+
+// Query rows per network pass; larger queries run in chunks of this many.
+enum { SAC_QUERY_ROWS = 256 };
+
+// What one update measured (means over the batch).
+typedef struct {
+  double q_loss;       // 0.5 sum_e mean (Q_e(s, a) - y)^2
+  double pi_loss;      // mean(alpha log pi(a_pi|s) - min(Q1, Q2)(s, a_pi))
+  double alpha_loss;   // -log alpha mean(log pi(a_pi|s) + target entropy)
+  double alpha;        // alpha used by this update (before its temperature step)
+  double entropy;      // -mean log pi(a_pi|s)
+  double q_mean;       // mean of Q1 and Q2 at (s, a)
+} SacStats;
+
+typedef struct {
+  int obs_dim, act_dim;           // O, A
+  int B;                          // rows per update
+  float gamma, tau, log_std_min, log_std_max;
+  float target_entropy;           // -A
+  Mlp actor;                      // O -> hidden -> 2A
+  Mlp critic, critic_targ;        // E = 2: (O + A) -> hidden -> 1
+  Adam actor_opt, critic_opt, alpha_opt;
+  float log_alpha[1], log_alpha_g[1];   // the temperature as a one-parameter "network"
+  int64_t updates;                // updates done
+  // update state, valid after sac_agent_critic_grad (tests read it)
+  float alpha;                    // alpha of this update: exp(log alpha) before its step
+  float *eps;                     // (2, B, A) policy noise: rows for s, then rows for s'
+  float *mu, *log_std;            // (B, A) the policy at s, log_std clamped
+  float *a_pi, *logp_pi;          // (B, A), (B): a_pi ~ pi(.|s) and log pi(a_pi|s)
+  float *a_next, *logp_next;      // (B, A), (B): a' ~ pi(.|s') and log pi(a'|s')
+  float *qmin_next;               // (B) min(Q1', Q2')(s', a')
+  float *y;                       // (B) critic targets
+  // scratch of the update
+  float *xq;                      // (2, B, O + A) critic input
+  float *dq;                      // (2, B) dL/dQ
+  float *dxq;                     // (2, B, O + A) dL/d(critic input)
+  float *dout;                    // (B, 2A) dL/d(actor output)
+  float *da, *dlogp, *dmu, *dlog_std;   // (B, A), (B), (B, A), (B, A)
+  MlpWork aw, cw;                 // the actor's and the critics' passes (B rows)
+  // scratch of the queries, R = SAC_QUERY_ROWS
+  MlpWork qaw, qcw;               // actor and critics (R rows)
+  float *qx;                      // (2, R, O + A) critic input
+  float *qmu, *qls, *qeps;        // (R, A) each
+  float *qlogp;                   // (R)
+  float *obs1, *act1;             // (O), (A) sac_agent_act1's row
+} SacAgent;
+
+// Check the table's cross-field rules (log_std_min < log_std_max). Returns 0 or -1 with err.
+int sac_params_check(const SacParams *p, char *err, size_t errsz);
+
+// Build the networks from p (weights drawn from `init`; targets copied from the critics), the
+// optimisers and log alpha = log(init_alpha). Returns 0 or -1 with err.
+int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rng *init,
+                   char *err, size_t errsz);
+void sac_agent_free(SacAgent *a);
+
+// Actions for n >= 0 observations obs (n, O) into act (n, A): tanh(mu) when r is NULL, else
+// samples of the policy with A normals per row (row after row) from r.
+void sac_agent_act(SacAgent *a, const float *obs, float *act, int n, Rng *r);
+
+// The same for one observation in double (an environment's), writing act (A) in double.
+void sac_agent_act1(SacAgent *a, const double *obs, double *act, Rng *r);
+
+// Q1 and min(Q1, Q2) at n >= 0 rows of (obs (n, O), act (n, A)) into q (n).
+void sac_agent_q1(SacAgent *a, const float *obs, const float *act, int n, float *q);
+void sac_agent_qmin(SacAgent *a, const float *obs, const float *act, int n, float *q);
+
+// One update on the first B rows of b (b->B >= B): draws the policy noise from r (2 B A normals
+// into a->eps), then the four steps below. Fills st if not NULL.
+void sac_agent_update(SacAgent *a, const ReplayBatch *b, Rng *r, SacStats *st);
+
+// The four steps of an update (see the top). critic_grad uses the noise in a->eps and fills
+// q_loss, alpha_loss, alpha, entropy, q_mean; actor_grad fills pi_loss. Gradients are left in
+// a->critic.p.g, a->actor.p.g and a->log_alpha_g.
+void sac_agent_critic_grad(SacAgent *a, const ReplayBatch *b, SacStats *st);
+void sac_agent_critic_step(SacAgent *a);
+void sac_agent_actor_grad(SacAgent *a, SacStats *st);
+void sac_agent_actor_step(SacAgent *a);
+
+// Save / restore everything that outlives an update (networks, targets, Adam moments and step
+// counts, log alpha, the update count) under tags starting with `prefix`.
+void sac_agent_save(const SacAgent *a, CkptWriter *w, const char *prefix);
+int sac_agent_load(SacAgent *a, CkptReader *r, const char *prefix, char *err, size_t errsz);
+
+#endif

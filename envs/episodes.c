@@ -1,0 +1,136 @@
+// episodes: training-episode bookkeeping and the evaluation protocol (see episodes.h).
+#include "episodes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fail.h"
+
+Episode episode_run(Env *e, Rng *reset, PolicyFn pi, void *ctx) {
+  double *obs = xmalloc((size_t)e->obs_dim, sizeof *obs, "observation");   // (O)
+  double *act = xmalloc((size_t)e->act_dim, sizeof *act, "action");        // (A)
+  Episode ep = {0};
+  EnvStep st = {0};
+  env_reset(e, reset, obs);
+  while (!st.terminated && !st.truncated) {
+    pi(ctx, obs, act);
+    env_step(e, act, obs, &st);
+    ep.ret += st.reward;
+    ep.len++;
+  }
+  ep.terminated = st.terminated;
+  ep.truncated = st.truncated;
+  ep.diverged = st.diverged;
+  free(obs);
+  free(act);
+  return ep;
+}
+
+double episodes_evaluate(Run *run, CsvLog *log, Env *env, PolicyFn pi, void *ctx) {
+  const RunParams *p = &run->cli->run;
+  double total = 0;
+  for (int64_t j = 0; j < p->eval_episodes; j++) {
+    // the same start states for every algorithm and every evaluation point
+    Rng reset;
+    rng_init_sub(&reset, (uint32_t)p->seed, RNG_STREAM_EVAL, (uint64_t)j);
+    Episode ep = episode_run(env, &reset, pi, ctx);
+    csv_i(log, run->step);
+    csv_i(log, run->eval_index);
+    csv_i(log, j);
+    csv_d(log, ep.ret);
+    csv_i(log, ep.len);
+    csv_d(log, run_wall(run));
+    csv_end(log);
+    total += ep.ret;
+  }
+  run->eval_index++;
+  double mean = total / (double)p->eval_episodes;
+  progress_eval(&run->progress, mean);
+  return mean;
+}
+
+void action_from_unit(const Env *e, const double *unit, double *act) {
+  for (int i = 0; i < e->act_dim; i++)
+    act[i] = e->act_lo[i] + 0.5 * (unit[i] + 1.0) * (e->act_hi[i] - e->act_lo[i]);
+}
+
+void train_env_init(TrainEnv *t, Env *env, uint32_t seed) {
+  memset(t, 0, sizeof *t);
+  t->env = env;
+  rng_init(&t->reset, seed, RNG_STREAM_RESET);
+  size_t O = (size_t)env->obs_dim;
+  t->obs = xcalloc(O, sizeof *t->obs, "observation");
+  t->prev_obs = xcalloc(O, sizeof *t->prev_obs, "observation");
+  t->next_obs = xcalloc(O, sizeof *t->next_obs, "observation");
+  env_reset(env, &t->reset, t->obs);
+}
+
+void train_env_free(TrainEnv *t) {
+  free(t->obs);
+  free(t->prev_obs);
+  free(t->next_obs);
+  memset(t, 0, sizeof *t);
+}
+
+int train_env_step(TrainEnv *t, Run *run, const double *act, EnvStep *st) {
+  size_t O = (size_t)t->env->obs_dim;
+  memcpy(t->prev_obs, t->obs, O * sizeof *t->obs);
+  env_step(t->env, act, t->next_obs, st);
+  t->ret += st->reward;
+  t->len++;
+  run->step++;
+  if (!st->terminated && !st->truncated) {
+    memcpy(t->obs, t->next_obs, O * sizeof *t->obs);
+    return 0;
+  }
+  CsvLog *log = &run->train;
+  csv_i(log, run->step);
+  csv_i(log, t->episode);
+  csv_d(log, t->ret);
+  csv_i(log, t->len);
+  csv_i(log, st->terminated);
+  csv_i(log, st->truncated);
+  csv_i(log, st->diverged);
+  csv_d(log, run_wall(run));
+  csv_end(log);
+  if (st->diverged)
+    fail_warn("training episode %lld diverged at step %lld: %s", (long long)t->episode,
+              (long long)run->step, t->env->divergence);
+  t->episode++;
+  t->ret = 0;
+  t->len = 0;
+  env_reset(t->env, &t->reset, t->obs);
+  return 1;
+}
+
+void train_env_save(const TrainEnv *t, CkptWriter *w) {
+  size_t ns = env_state_size(t->env), O = (size_t)t->env->obs_dim;
+  double *s = xmalloc(ns, sizeof *s, "environment state");
+  env_get_state(t->env, s);
+  ckpt_put(w, "train_env.state", s, ns * sizeof *s);
+  ckpt_put(w, "train_env.obs", t->obs, O * sizeof *t->obs);
+  ckpt_put(w, "train_env.reset", &t->reset, sizeof t->reset);
+  ckpt_put_i64(w, "train_env.episode", t->episode);
+  ckpt_put_f64(w, "train_env.ret", t->ret);
+  ckpt_put_i64(w, "train_env.len", t->len);
+  free(s);
+}
+
+int train_env_load(TrainEnv *t, CkptReader *r, char *err, size_t errsz) {
+  size_t ns = env_state_size(t->env), O = (size_t)t->env->obs_dim;
+  double *s = xmalloc(ns, sizeof *s, "environment state");
+  int64_t len;
+  int rc = ckpt_get(r, "train_env.state", s, ns * sizeof *s, err, errsz) ||
+           ckpt_get(r, "train_env.obs", t->obs, O * sizeof *t->obs, err, errsz) ||
+           ckpt_get(r, "train_env.reset", &t->reset, sizeof t->reset, err, errsz) ||
+           ckpt_get_i64(r, "train_env.episode", &t->episode, err, errsz) ||
+           ckpt_get_f64(r, "train_env.ret", &t->ret, err, errsz) ||
+           ckpt_get_i64(r, "train_env.len", &len, err, errsz);
+  if (rc == 0) {
+    // the saved observation is the one the run acted on; the state reproduces the physics
+    env_set_state(t->env, s, NULL);
+    t->len = (int)len;
+  }
+  free(s);
+  return rc ? -1 : 0;
+}
