@@ -47,6 +47,20 @@ CkptReader *run_start(Run *r, Cli *cli, const char *train_header, const char *ev
   return ck;
 }
 
+CsvLog *run_open_log(Run *r, CkptReader *ck, const char *file, const char *header) {
+  char tag[128], err[4400];
+  int64_t keep = -1;
+  if (r->nextra == RUN_MAX_EXTRA)
+    fail_run("internal error: more than %d extra logs", RUN_MAX_EXTRA);
+  snprintf(tag, sizeof tag, "run.rows.%s", file);
+  if (ck && ckpt_get_i64(ck, tag, &keep, err, sizeof err)) fail_run("cannot resume: %s", err);
+  CsvLog *log = &r->extra[r->nextra];
+  snprintf(r->extra_name[r->nextra], sizeof r->extra_name[0], "%s", file);
+  r->nextra++;
+  open_log(r, log, file, header, keep);
+  return log;
+}
+
 double run_wall(const Run *r) { return r->wall_before + (progress_now() - r->t_start); }
 
 // the first multiple of every above step
@@ -81,6 +95,11 @@ CkptWriter *run_checkpoint_begin(Run *r) {
   ckpt_put_i64(w, "run.next_eval", r->next_eval);
   ckpt_put_i64(w, "run.last_eval", r->last_eval);
   ckpt_put_i64(w, "run.next_checkpoint", r->next_checkpoint);
+  for (int i = 0; i < r->nextra; i++) {
+    char tag[128];
+    snprintf(tag, sizeof tag, "run.rows.%s", r->extra_name[i]);
+    ckpt_put_i64(w, tag, r->extra[i].rows);
+  }
   return w;
 }
 
@@ -94,6 +113,7 @@ void run_progress(Run *r) { progress_update(&r->progress, r->step); }
 
 void run_finish(Run *r) {
   int bad = csv_close(&r->train) | csv_close(&r->eval) | (r->has_algo ? csv_close(&r->algo) : 0);
+  for (int i = 0; i < r->nextra; i++) bad |= csv_close(&r->extra[i]);
   progress_finish(&r->progress);
   if (bad) fail_run("%s: could not write the logs completely (disk full?)", r->cli->out);
   cli_done(r->cli);

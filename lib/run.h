@@ -14,10 +14,15 @@
 #include "csvlog.h"
 #include "progress.h"
 
+#define RUN_MAX_EXTRA 4
+
 typedef struct {
   Cli *cli;
   CsvLog train, eval, algo;   // algo is open only if the program gave it a header
   int has_algo;
+  CsvLog extra[RUN_MAX_EXTRA];   // further logs opened with run_open_log
+  char extra_name[RUN_MAX_EXTRA][64];
+  int nextra;
   Progress progress;
   int64_t step;               // environment steps done (the program advances it)
   int64_t eval_index;         // evaluations done (eval.csv's `eval` column)
@@ -35,6 +40,11 @@ typedef struct {
 // fields, then calls ckpt_close. algo_header may be NULL. Exits 1 on failure.
 CkptReader *run_start(Run *r, Cli *cli, const char *train_header, const char *eval_header,
                       const char *algo_header);
+
+// Another log of the run (e.g. model.csv, eval_mpc.csv): created fresh, or, when ck is the
+// reader run_start returned, cut back to the rows the checkpoint recorded. Call it right after
+// run_start (before closing ck). Exits 1 on failure.
+CsvLog *run_open_log(Run *r, CkptReader *ck, const char *file, const char *header);
 
 // Wall-clock seconds of the whole run so far (all segments).
 double run_wall(const Run *r);

@@ -261,12 +261,15 @@ Test(cli, resume_restores_state_and_cuts_logs) {
   }
   run.step = 30;
   run.eval_index = 2;
+  CsvLog *extra = run_open_log(&run, NULL, "model.csv", "step,m");
+  csv_i(extra, 1), csv_i(extra, 2), csv_end(extra);
   CkptWriter *w = run_checkpoint_begin(&run);
   ckpt_put_i64(w, "mine", 42);
   run_checkpoint_commit(&run, w);
   // rows after the checkpoint, then the process dies
   csv_i(&run.train, 9), csv_d(&run.train, 9), csv_d(&run.train, 0), csv_end(&run.train);
   csv_i(&run.algo, 9), csv_d(&run.algo, 9), csv_d(&run.algo, 0), csv_end(&run.algo);
+  csv_i(extra, 9), csv_i(extra, 9), csv_end(extra);
   run_finish(&run);
   remove("r/DONE");
   cli_free(&cli);
@@ -274,6 +277,8 @@ Test(cli, resume_restores_state_and_cuts_logs) {
   parse("prog --out r --resume --quiet", 0);
   CkptReader *ck = run_start(&run, &cli, "step,x,wall_s", "step,eval,y,wall_s", "step,z,wall_s");
   cr_assert_not_null(ck);
+  extra = run_open_log(&run, ck, "model.csv", "step,m");
+  cr_assert_eq(extra->rows, 1, "the extra log is cut back too");
   int64_t mine;
   char err[512];
   cr_assert_eq(ckpt_get_i64(ck, "mine", &mine, err, sizeof err), 0, "%s", err);
