@@ -11,10 +11,12 @@
 // epochs in which every member sees its own random permutation of the training split in
 // minibatches; loss per member: mean over the batch and the 1 + O outputs of
 // (mu - y)^2 exp(-logvar) + logvar, summed over members, plus per-layer L2 weight decay
-// 0.5 wd_l ||W_l||^2 with wd = weight_decay x (1, 2, 3, 3, 4, ...) (PETS: 2.5e-5 ... 1e-4); Adam.
+// 0.5 wd_l ||W_l||^2 with wd = weight_decay x (1, 2, 3, ..., 3, 4): 1 and 2 for the first two
+// layers, 3 for the other hidden ones, 4 for the output layer (PETS: 2.5e-5 ... 1e-4); Adam.
 // After each epoch the holdout MSE of each member's mean is measured; a member improves when
 // (best - now) / best > improvement; training stops when no member has improved for more than
 // patience epochs, or after max_epochs (a cap the authors' code does not have: a deviation).
+// With no holdout rows (holdout 0, or too few transitions) the training split stands in for it.
 // Weights persist between calls (warm start). The elites are the members with the lowest holdout
 // MSE after the last epoch.
 //
@@ -67,11 +69,21 @@ typedef struct {
   float *hi, *lo;        // (1 + O) log-variance bounds
   Adam opt;
   int trained;           // 1 after the first training call
+  double mse[64];        // (E) holdout MSE of each member after the last epoch
+  size_t *split;         // (n) the last call's split: positions i of replay_slot(rb, i), the
+  size_t nhold, ntrain;  //     nhold holdout rows first, then the ntrain training rows
   // scratch
-  MlpWork work;          // training passes (E, batch)
-  MlpWork pwork;         // prediction passes (L or E, rows)
+  MlpWork work;          // training and holdout passes (E, batch)
+  MlpWork pwork;         // prediction passes of the elites (L, prows)
   int prows;             // rows per member pwork was made for
+  MlpWork awork;         // prediction passes of all members (E, arows)
+  int arows;
+  void *scratch;         // the other buffers (ensemble.c)
 } Ensemble;
+
+// Check the table's cross-field rules (elites <= members, min_logvar < max_logvar, sizes).
+// Returns 0 or -1 with err.
+int ensemble_params_check(const EnsembleParams *p, char *err, size_t errsz);
 
 int ensemble_init(Ensemble *m, const EnsembleParams *p, int obs_dim, int act_dim, Rng *init,
                   char *err, size_t errsz);
@@ -83,15 +95,28 @@ EnsembleStats ensemble_train(Ensemble *m, const Replay *rb, Rng *r);
 
 // Predict one step for rows of the L elites (all E members when all != 0): obs (M, n, O) and
 // act (M, n, A) with M = L (or E); member k uses block k. Writes the sampled next observation
-// (M, n, O) and reward (M, n): y = mean + exp(logvar / 2) * eps, eps ~ N(0, 1) from r; with r ==
-// NULL the means. Returns M.
+// (M, n, O) and reward (M, n): y = mean + exp(logvar / 2) * eps, eps ~ N(0, 1) from r, drawn
+// member by member, row by row, the reward's first (M n (1 + O) normals); with r == NULL the
+// means. Returns M.
 int ensemble_predict(Ensemble *m, const float *obs, const float *act, int n, int all, Rng *r,
                      float *next_obs, float *rew);
 
+// The Gaussians behind ensemble_predict: mean (M, n, 1 + O) and bounded log-variance
+// (M, n, 1 + O) of y = [reward, next_obs - obs] for the same rows. Returns M.
+int ensemble_gaussian(Ensemble *m, const float *obs, const float *act, int n, int all,
+                      float *mean, float *logvar);
+
 // Predict one step for n rows, each through one elite drawn uniformly from r (the authors' actor
-// rollouts): obs (n, O), act (n, A) -> next_obs (n, O), rew (n), sampled from r.
+// rollouts): obs (n, O), act (n, A) -> next_obs (n, O), rew (n), sampled from r: first the n
+// elites (rng_below(r, L), row by row), then the n (1 + O) normals, row by row, reward first.
 void ensemble_predict_random(Ensemble *m, const float *obs, const float *act, int n, Rng *r,
                              float *next_obs, float *rew);
+
+// One minibatch of the training loss: x (E, B, O + A) standardised inputs and y (E, B, 1 + O)
+// targets, member e on block e, B <= batch_size. Returns the loss above summed over members,
+// without the decay; writes its gradient plus the decay's into m->net.p.g (zeroed first) and the
+// decay to *decay when not NULL. Training calls it before each Adam step (exposed for tests).
+double ensemble_batch_loss(Ensemble *m, const float *x, const float *y, int B, double *decay);
 
 void ensemble_save(const Ensemble *m, CkptWriter *w, const char *prefix);
 int ensemble_load(Ensemble *m, CkptReader *r, const char *prefix, char *err, size_t errsz);
@@ -100,8 +125,8 @@ int ensemble_load(Ensemble *m, CkptReader *r, const char *prefix, char *err, siz
 
 // Rows are predicted observations: mode 0 propagates every row through each elite (each member
 // its own trajectory, R = L, or E with all_members), mode 1 through one elite drawn per row and
-// step. Rewards are the model's; `done` is the task's env_is_terminal on the predicted
-// observation (task may be NULL: never done).
+// step (with all_members, one of the E members). Rewards are the model's; `done` is the task's
+// env_is_terminal on the predicted observation (task may be NULL: never done).
 typedef struct {
   Ensemble *m;
   const Env *task;        // for env_is_terminal only

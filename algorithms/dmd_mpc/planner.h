@@ -6,20 +6,28 @@
 //
 // One control step (planner_act):
 //   shift     m <- (m_1, ..., m_{H-1}, fill) with fill = m_{H-1} (repeat) or 0 (zero); v is reset
-//             to init_var unless carry_var (then shifted the same way)
+//             to init_var unless carry_var (then shifted the same way, its new last block
+//             v_{H-1} (repeat) or init_var (zero))
 //   prior     M = floor(mixture N) sequences proposed by a prior policy (a callback: SAC's actor,
 //             a linear policy, or none), each rolled H steps through the model, one random model
 //             replica per row and step; made once per control step and kept for all iterations
 //   I times:  sample N sequences a_i = m + sqrt(c) z_i, c = min((m - lo)^2/4, (hi - m)^2/4, v)
+//             (with keep_mean, a_0 = m itself, unperturbed: MJPC's predictive sampling keeps its
+//             nominal, so a plan that scored well is scored again after the shift; the authors'
+//             controller does not)
 //             (the authors' bound-constrained variance, floored at std_min^2), z_i ~ N(0, 1)
 //             truncated to [-2, 2], so a_i stays in the box; the candidates are the N samples and
-//             the M prior sequences; each is rolled P times (particles) through every replica of
-//             the model; its return R_i is the mean over replicas and particles of
+//             the M prior sequences; each is rolled P times (particles; once for a
+//             deterministic model) through every replica of the model; its return R_i is the mean
+//             over replicas and particles of
 //               sum_{h < H} alive_h r_h                              (no value callback)
 //               sum_{h < H-1} alive_h r_h + alive_{H-1} V(s_{H-1}, a_{H-1})   (with one: the
 //                                                      value takes over the last reward, as LOOP
 //                                                      and the authors' code)
-//             plus, with tail_steps T > 0, the rewards of T further steps of the prior policy;
+//             plus, with tail_steps T > 0 and a prior policy, the rewards of T further steps of
+//             the prior policy (then H + T takes the place of H above: the value, if any, takes
+//             over the last tail reward; in replicas, the policy sees the replicas' mean
+//             observation, as every replica of a row takes the same action);
 //             alive_h = 1 until a predicted terminal state (only when `terminate`, else 1)
 //             weights   exp:   w_i = exp(kappa (R_i - max R)) / sum           (MPPI-like)
 //                       elite: w_i = 1/K for the K best returns, else 0        (CEM-like)
@@ -58,8 +66,9 @@
   X(REAL, init_var, "0.25", "(0, 100]", "variance at reset: (hi - lo)^2 / 16 in the unit box")   \
   X(REAL, std_min, "0", "[0, 10]", "floor of the sampling std (0: the authors' behaviour)")     \
   X(CHOICE, shift, "repeat", "repeat|zero", "fill of the last step when the mean shifts")       \
-  X(BOOL, carry_var, "false", "keep the variance between control steps instead of resetting it") \
-  X(BOOL, terminate, "false", "mask rewards after a predicted terminal state")                   \
+  X(BOOL, carry_var, "false", "", "keep the variance between control steps instead of resetting it") \
+  X(BOOL, terminate, "false", "", "mask rewards after a predicted terminal state")                   \
+  X(BOOL, keep_mean, "false", "", "candidate 0 is the mean itself, unperturbed (predictive sampling)") \
   X(CHOICE, act, "sample", "sample|mean", "action while training: drawn by weight, or the mean") \
   X(INT, tail_steps, "0", "[0, 10000]", "prior-policy steps after H whose rewards are added")
 PARAMS_DEFINE(PlannerParams, planner_params_register, PLANNER_PARAMS)
@@ -73,6 +82,7 @@ enum { ACT_SAMPLE, ACT_MEAN };
 typedef struct {
   int obs_dim, act_dim;   // O, A
   int replicas;           // R: copies each row is simulated in (elites; 1 for the simulator)
+  int stochastic;         // 0: rollouts are deterministic, so the planner runs one particle
   void *ctx;
   // Start n rows at the model's current state. mode 0: each row in every replica; mode 1: one
   // row each, through one replica drawn per row and step (the prior policy's rollouts).
@@ -100,12 +110,16 @@ typedef struct {
   PlannerParams p;
   int H, A, O, N, M, C;   // horizon, dims, samples, prior sequences, candidates C = N + M
   float *mean, *var;      // (H, A) the decision
-  // scratch (allocated at init for the largest sizes)
+  // scratch (allocated at init for the largest sizes; the buffers per model replica at the first
+  // call with a model of more replicas)
   float *cand;            // (C, H, A) candidate sequences
   double *ret;            // (C) returns
   double *w;              // (C) weights
   void *scratch;          // rows, rewards, observations, masks (planner.c)
 } Planner;
+
+// Check the table's cross-field rules (elites <= samples). Returns 0 or -1 with err.
+int planner_params_check(const PlannerParams *p, char *err, size_t errsz);
 
 int planner_init(Planner *pl, const PlannerParams *p, int obs_dim, int act_dim, char *err,
                  size_t errsz);
@@ -115,11 +129,12 @@ void planner_free(Planner *pl);
 void planner_reset(Planner *pl);
 
 // One control step from the model's current state: writes the action act (A) in the unit box.
-// prior / value may be NULL. training selects the `act` rule (sample) or the weighted mean.
-// Every draw comes from r.
-void planner_act(Planner *pl, PlanModel *model, PlanPolicyFn prior, void *prior_ctx,
-                 PlanValueFn value, void *value_ctx, int training, Rng *r, float *act,
-                 PlanStats *st);
+// obs (O) is the observation the model was started at (the prior's and the value's first rows);
+// it may be NULL when prior and value are. prior / value may be NULL. training selects the `act`
+// rule (sample) or the weighted mean. Every draw comes from r.
+void planner_act(Planner *pl, PlanModel *model, const double *obs, PlanPolicyFn prior,
+                 void *prior_ctx, PlanValueFn value, void *value_ctx, int training, Rng *r,
+                 float *act, PlanStats *st);
 
 // The decision (mean and variance) outlives a control step: save it with a run's checkpoint.
 void planner_save(const Planner *pl, CkptWriter *w, const char *prefix);
@@ -134,6 +149,7 @@ typedef struct {
   double *start;          // (S) the state rows start from
   double *rows;           // (n, S) each row's current state
   int n, cap;
+  double *buf;            // (2 A + O) scratch: unit action, task action, observation
 } SimModel;
 
 void sim_model_init(SimModel *s, Env *env, PlanModel *out);

@@ -1,0 +1,311 @@
+// dmd_mpc: model predictive control by dynamic mirror descent (DMD-MPC; Wagener, Cheng, Sacks and
+// Boots, "An Online Learning Approach to Model Predictive Control", RSS 2019), planning with the
+// true simulator (--model sim) or with a probabilistic ensemble learned online from the
+// controller's own experience (--model ensemble: model-based RL from scratch, as PETS).
+//
+//   for each environment step:
+//     put the model at the current state (the simulator: the task's full physics state; the
+//       ensemble: the observation)
+//     plan: one DMD-MPC control step (planner.h: shift, sample, roll through the model, weigh,
+//       mirror-descent steps of the mean and variance) and act: a sequence drawn by weight while
+//       training (as the DeMoRL authors' controller), the weighted mean in evaluation
+//     ensemble: store the transition; every dmd.train_every steps train the ensemble on all of
+//       them (warm start, early stopping; ensemble.h)
+//   at step 0, every run.eval_every steps and at the end: evaluate the MPC (weighted mean) on a
+//   separate copy of the task (episodes_evaluate: fixed start states), with its own planner state
+//   and a planning stream of its own, so evaluations do not disturb training
+//
+// Defaults: the planner's table holds the DeMoRL authors' controller (paper-spec 2.1: H 3, N 100,
+// P 4, I 5, exponential weights with kappa 1, gamma_mean 1, gamma_var 0.9), which leans on SAC's
+// critic for everything beyond three steps. Without a critic, dmd_mpc plans further and keeps
+// what it found: horizon 25, 50 samples, 3 iterations, termination masking on (sequences that
+// run into a terminal state score lower), the current mean kept as a candidate (a plan that
+// scored well is scored again after the shift: MJPC's predictive sampling), a zero fill when the
+// mean shifts (repeating the last action keeps pushing), and no prior-policy sequences. With
+// these the simulator model balances InvertedPendulum for whole episodes and swings Cartpole up
+// (CartpoleSwingup wants about 0.8 s: --set planner.horizon=80). The authors' settings are one
+// --config away (the planner table's defaults: --set planner.horizon=3 --set planner.samples=100
+// ...).
+// The ensemble's table is the authors' model (7 members, 5 elites, 4x200 Swish, retrained every
+// 250 steps), with an epoch cap (ensemble.max_epochs) the authors' code does not have. The MPC
+// acts from step 0, also before the first training (the authors' code does); dmd.random_steps
+// gives uniform-random actions first instead.
+//
+// Output in --out: train.csv, eval.csv (episodes.h) and
+//   algo.csv   step,best_return,mean_return,weight_entropy,solve_ms,wall_s
+//              every dmd.log_every control steps: the planner's diagnostics of that step
+//              (solve_ms is wall time, like wall_s: the two columns that differ between reruns)
+//   model.csv  step,epochs,train_loss,holdout_mse,stopped_early,wall_s   (ensemble only)
+//              one row per training of the ensemble
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ensemble.h"
+#include "env.h"
+#include "episodes.h"
+#include "fail.h"
+#include "planner.h"
+#include "replay.h"
+#include "rng.h"
+#include "run.h"
+
+#define DMD_PARAMS(X)                                                                          \
+  X(CHOICE, model, "sim", "sim|ensemble", "what the planner rolls sequences through")         \
+  X(INT, train_every, "250", "[1, 1e9]", "ensemble: steps between trainings of the model")     \
+  X(INT, random_steps, "0", "[0, 1e12]", "uniform-random actions first (0: the MPC from step 0)") \
+  X(INT, buffer_size, "1e6", "[1, 1e9]", "ensemble: transitions kept for training")            \
+  X(INT, log_every, "1", "[1, 1e9]", "control steps between rows of algo.csv")
+PARAMS_DEFINE(DmdParams, dmd_params_register, DMD_PARAMS)
+
+enum { MODEL_SIM, MODEL_ENSEMBLE };   // order of the model choice
+
+#define ALGO_HEADER "step,best_return,mean_return,weight_entropy,solve_ms,wall_s"
+#define MODEL_HEADER "step,epochs,train_loss,holdout_mse,stopped_early,wall_s"
+
+// the model the planner uses, behind one PlanModel
+typedef struct {
+  int kind;
+  PlanModel pm;
+  Env *sim_env;             // sim: a copy of the task used only for planning
+  SimModel sim;
+  double *state;            // (S) sim: the state planning starts from
+  Ensemble ens;             // ensemble: the learned model, its data and its stream
+  EnsembleModel em;
+  Replay replay;
+  Rng fit;
+} Model;
+
+// a planner acting on a task through the model
+typedef struct {
+  Planner planner;
+  Model *model;
+  Env *env;                 // the task it acts on (its state starts the simulator's rollouts)
+  Rng rng;                  // planning draws
+  int training;             // act rule: sample (training) or weighted mean
+  float *unit;              // (A) the planner's action
+  PlanStats stats;          // of the last control step
+} Mpc;
+
+// ---- ALGO LOGIC ----
+
+// one control step on mpc->env at observation obs: the action act (A) in the task's bounds
+static void mpc_act(Mpc *c, const double *obs, double *act) {
+  Model *m = c->model;
+  if (m->kind == MODEL_SIM) {
+    env_get_state(c->env, m->state);
+    sim_model_start(&m->sim, m->state);
+  } else {
+    ensemble_model_start(&m->em, obs);
+  }
+  planner_act(&c->planner, &m->pm, obs, NULL, NULL, NULL, NULL, c->training, &c->rng, c->unit,
+              &c->stats);
+  double unit[64];
+  for (int i = 0; i < c->env->act_dim; i++) unit[i] = c->unit[i];
+  action_from_unit(c->env, unit, act);
+}
+
+// the evaluation policy: the weighted mean, with the planner reset at each episode's start
+static void eval_policy(void *ctx, const double *obs, double *act) {
+  Mpc *c = ctx;
+  if (c->env->t == 0) planner_reset(&c->planner);
+  mpc_act(c, obs, act);
+}
+
+// ---- HARNESS ----
+
+static void log_plan(Run *run, const PlanStats *st) {
+  csv_i(&run->algo, run->step);
+  csv_d(&run->algo, st->best_return);
+  csv_d(&run->algo, st->mean_return);
+  csv_d(&run->algo, st->weight_entropy);
+  csv_d(&run->algo, st->solve_ms);
+  csv_d(&run->algo, run_wall(run));
+  csv_end(&run->algo);
+}
+
+static void train_model(Run *run, CsvLog *log, Model *m) {
+  EnsembleStats st = ensemble_train(&m->ens, &m->replay, &m->fit);
+  csv_i(log, run->step);
+  csv_i(log, st.epochs);
+  csv_d(log, st.train_loss);
+  csv_d(log, st.holdout_mse);
+  csv_i(log, st.stopped_early);
+  csv_d(log, run_wall(run));
+  csv_end(log);
+}
+
+static void save(const Mpc *c, const Model *m, const TrainEnv *te, const Rng *explore,
+                 CkptWriter *w) {
+  planner_save(&c->planner, w, "planner");
+  ckpt_put(w, "rng.planner", &c->rng, sizeof c->rng);
+  ckpt_put(w, "rng.explore", explore, sizeof *explore);
+  train_env_save(te, w);
+  if (m->kind == MODEL_ENSEMBLE) {
+    ensemble_save(&m->ens, w, "ensemble");
+    replay_save(&m->replay, w, "replay");
+    ckpt_put(w, "rng.fit", &m->fit, sizeof m->fit);
+  }
+}
+
+static void load(Mpc *c, Model *m, TrainEnv *te, Rng *explore, CkptReader *r) {
+  char err[4400];
+  int bad = planner_load(&c->planner, r, "planner", err, sizeof err) ||
+            ckpt_get(r, "rng.planner", &c->rng, sizeof c->rng, err, sizeof err) ||
+            ckpt_get(r, "rng.explore", explore, sizeof *explore, err, sizeof err) ||
+            train_env_load(te, r, err, sizeof err);
+  if (!bad && m->kind == MODEL_ENSEMBLE)
+    bad = ensemble_load(&m->ens, r, "ensemble", err, sizeof err) ||
+          replay_load(&m->replay, r, "replay", err, sizeof err) ||
+          ckpt_get(r, "rng.fit", &m->fit, sizeof m->fit, err, sizeof err);
+  if (bad) fail_run("cannot resume: %s", err);
+}
+
+static void mpc_init(Mpc *c, const PlannerParams *pp, Model *m, Env *env) {
+  char err[512];
+  memset(c, 0, sizeof *c);
+  if (planner_init(&c->planner, pp, env->obs_dim, env->act_dim, err, sizeof err))
+    fail_usage("%s", err);
+  c->model = m;
+  c->env = env;
+  c->unit = xcalloc((size_t)env->act_dim, sizeof *c->unit, "action");
+}
+
+int main(int argc, char **argv) {
+  Cli cli;
+  DmdParams p;
+  PlannerParams pp;
+  EnsembleParams ep;
+  EnvOptions eo;
+  char err[4400];
+  cli_init(&cli, argv[0], "DMD-MPC: model predictive control by dynamic mirror descent", CLI_ENV);
+  dmd_params_register(&cli.cfg, "dmd", &p);
+  planner_params_register(&cli.cfg, "planner", &pp);
+  ensemble_params_register(&cli.cfg, "ensemble", &ep);
+  cli_flag(&cli, "--model", "dmd.model", "sim|ensemble");
+  cfg_set_default(&cli.cfg, "run.env", "InvertedPendulum");
+  cfg_set_default(&cli.cfg, "run.steps", "5000");
+  cfg_set_default(&cli.cfg, "run.eval_every", "5000");
+  cfg_set_default(&cli.cfg, "run.eval_episodes", "2");
+  cfg_set_default(&cli.cfg, "run.checkpoint_every", "1000");
+  // planning without a critic (see the top)
+  cfg_set_default(&cli.cfg, "planner.horizon", "25");
+  cfg_set_default(&cli.cfg, "planner.samples", "50");
+  cfg_set_default(&cli.cfg, "planner.iterations", "3");
+  cfg_set_default(&cli.cfg, "planner.terminate", "true");
+  cfg_set_default(&cli.cfg, "planner.keep_mean", "true");
+  cfg_set_default(&cli.cfg, "planner.shift", "zero");
+  cfg_set_default(&cli.cfg, "planner.mixture", "0");
+  cli_parse(&cli, argc, argv);
+  if (env_options_register(&cli.cfg, cli.run.env, &eo, err, sizeof err)) fail_usage("%s", err);
+  if (planner_params_check(&pp, err, sizeof err) || ensemble_params_check(&ep, err, sizeof err))
+    fail_usage("%s", err);
+  cli_meta(&cli, "mujoco", env_mujoco_version());
+  cli_finish(&cli);
+
+  // the task, its evaluation copy, and the model: a planning copy of the task, or the ensemble
+  Env *env = env_make(&eo, err, sizeof err);
+  Env *eval_env = env ? env_make(&eo, err, sizeof err) : NULL;
+  if (!env || !eval_env) fail_run("%s", err);
+  int O = env->obs_dim, A = env->act_dim;
+  uint32_t seed = (uint32_t)cli.run.seed;
+  if (A > 64) fail_run("the task's action has %d values; this program handles up to 64", A);
+  Model m = {.kind = p.model};
+  if (m.kind == MODEL_SIM) {
+    if (!(m.sim_env = env_make(&eo, err, sizeof err))) fail_run("%s", err);
+    sim_model_init(&m.sim, m.sim_env, &m.pm);
+    m.state = xmalloc(env_state_size(env), sizeof *m.state, "state");
+  } else {
+    Rng init;
+    rng_init(&init, seed, RNG_STREAM_INIT);
+    if (ensemble_init(&m.ens, &ep, O, A, &init, err, sizeof err) ||
+        replay_init(&m.replay, (size_t)p.buffer_size, O, A, err, sizeof err))
+      fail_run("%s", err);
+    ensemble_model_init(&m.em, &m.ens, env, 0, &m.pm);
+    rng_init(&m.fit, seed, RNG_STREAM_MODEL);
+  }
+
+  // the acting controller and the evaluating one
+  Mpc mpc, eval_mpc;
+  mpc_init(&mpc, &pp, &m, env);
+  mpc_init(&eval_mpc, &pp, &m, eval_env);
+  mpc.training = 1;
+  rng_init(&mpc.rng, seed, RNG_STREAM_PLANNER);
+  Rng explore;
+  rng_init(&explore, seed, RNG_STREAM_EXPLORE);
+  TrainEnv te;
+  train_env_init(&te, env, seed);
+  double *act = xmalloc((size_t)A, sizeof *act, "action");   // (A) in the task's bounds
+  double *unit = xmalloc((size_t)A, sizeof *unit, "action");  // (A) in [-1, 1]
+
+  Run run;
+  double ret = NAN;
+  CkptReader *ck = run_start(&run, &cli, TRAIN_CSV_HEADER, EVAL_CSV_HEADER, ALGO_HEADER);
+  CsvLog *model_log = m.kind == MODEL_ENSEMBLE ? run_open_log(&run, ck, "model.csv", MODEL_HEADER)
+                                                : NULL;
+  if (ck) {
+    load(&mpc, &m, &te, &explore, ck);
+    ckpt_close(ck);
+  } else {
+    planner_reset(&mpc.planner);
+  }
+
+  for (;;) {
+    if (run_eval_due(&run)) {
+      // a planning stream of each evaluation's own: evaluations leave training untouched
+      rng_init_sub(&eval_mpc.rng, seed, RNG_STREAM_PLANNER, 1 + (uint64_t)run.eval_index);
+      ret = episodes_evaluate(&run, &run.eval, eval_env, eval_policy, &eval_mpc);
+    }
+    if (run.step >= cli.run.steps) break;
+    if (run_checkpoint_due(&run)) {
+      CkptWriter *w = run_checkpoint_begin(&run);
+      save(&mpc, &m, &te, &explore, w);
+      run_checkpoint_commit(&run, w);
+    }
+
+    // act: uniform-random first if asked, then the MPC
+    if (run.step < p.random_steps) {
+      for (int i = 0; i < A; i++) unit[i] = (float)rng_uniform_range(&explore, -1.0, 1.0);
+      action_from_unit(env, unit, act);
+    } else {
+      mpc_act(&mpc, te.obs, act);
+      for (int i = 0; i < A; i++) unit[i] = mpc.unit[i];
+      if (run.step % p.log_every == 0) log_plan(&run, &mpc.stats);
+    }
+    EnvStep st;
+    if (train_env_step(&te, &run, act, &st)) planner_reset(&mpc.planner);
+
+    // the ensemble learns from every valid transition (actions stored in the unit box)
+    if (m.kind == MODEL_ENSEMBLE) {
+      if (!st.diverged)
+        replay_add(&m.replay, te.prev_obs, unit, st.reward, te.next_obs, st.terminated,
+                   st.truncated);
+      if (run.step % p.train_every == 0 && m.replay.size > 1) train_model(&run, model_log, &m);
+    }
+    run_progress(&run);
+  }
+
+  printf("%s: evaluation return %.6g after %lld steps (%s)\n", cli.prog, ret,
+         (long long)run.step, cli.out);
+  run_finish(&run);
+  free(act), free(unit), free(mpc.unit), free(eval_mpc.unit);
+  planner_free(&mpc.planner);
+  planner_free(&eval_mpc.planner);
+  if (m.kind == MODEL_SIM) {
+    sim_model_free(&m.sim);
+    env_free(m.sim_env);
+    free(m.state);
+  } else {
+    ensemble_model_free(&m.em);
+    ensemble_free(&m.ens);
+    replay_free(&m.replay);
+  }
+  train_env_free(&te);
+  env_free(env);
+  env_free(eval_env);
+  env_options_free(&eo);
+  cli_free(&cli);
+  return EXIT_OK;
+}
