@@ -11,6 +11,7 @@
 #include "nn.h"
 #include "peak.h"
 #include "rng.h"
+#include "simd.h"
 
 typedef struct {
   Mlp m;
@@ -61,7 +62,8 @@ int main(int argc, char **argv) {
   rng_init(&r, 1, RNG_STREAM_DATA);
 
   double peak = sgemm_peak(&r);
-  printf("sgemm peak 1 thread: %.1f GFLOP/s\n\n", peak);
+  printf("sgemm peak 1 thread: %.1f GFLOP/s; elementwise kernels: %s\n\n", peak,
+         simd_name(simd_level()));
   printf("%-31s %8s %8s %8s %7s\n", "forward+backward, dx included", "MFLOP", "ms", "GFLOP/s",
          "of peak");
   // SAC critic on HalfCheetah: obs 17 + act 6 -> 256 -> 256 -> 1, ReLU, batch 256

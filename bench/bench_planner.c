@@ -27,6 +27,7 @@
 #include "peak.h"
 #include "planner.h"
 #include "rng.h"
+#include "simd.h"
 
 enum { OBS = 17, ACT = 6, QROWS = 8192 };
 
@@ -201,7 +202,8 @@ int main(int argc, char **argv) {
   Rng r;
   rng_init(&r, 1, RNG_STREAM_DATA);
   double peak = sgemm_peak(&r);
-  printf("sgemm peak 1 thread: %.1f GFLOP/s\n\n", peak);
+  printf("sgemm peak 1 thread: %.1f GFLOP/s; elementwise kernels: %s\n\n", peak,
+         simd_name(simd_level()));
 
   Config cfg;
   PlannerParams pp;

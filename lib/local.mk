@@ -2,8 +2,9 @@
 noinst_LIBRARIES += %D%/libmirror.a
 %C%_libmirror_a_SOURCES = \
 	%D%/fail.c %D%/fail.h \
-	%D%/rng.c %D%/rng.h \
-	%D%/nn.c %D%/nn.h \
+	%D%/rng.c %D%/rng.h %D%/rng_simd.inc \
+	%D%/simd.c %D%/simd.h %D%/simd_build.h %D%/simd_lanes.inc \
+	%D%/nn.c %D%/nn.h %D%/nn_simd.inc \
 	%D%/optim.c %D%/optim.h \
 	%D%/dist.c %D%/dist.h \
 	%D%/replay.c %D%/replay.h \

@@ -14,137 +14,42 @@
 
 // ---- elementwise kernels ----
 
-// GCC vector extensions: the elementwise loops become branch-free SSE2 code (any x86-64) at -O2
-// without machine flags. Tails go through the same lane code, so a value never depends on its
-// position in the array (an ensemble member computes exactly what a lone network would).
-enum { VL = 4 };
-typedef float vf __attribute__((vector_size(VL * sizeof(float))));
-typedef int32_t vi __attribute__((vector_size(VL * sizeof(int32_t))));
-typedef uint32_t vu __attribute__((vector_size(VL * sizeof(uint32_t))));
+// the table of nn_simd.inc, one per instruction set
+typedef struct {
+  void (*act_forward)(float *h, const float *z, size_t n, NnAct act);   // ReLU, Swish
+  void (*relu_backward)(float *dz, const float *dh, const float *z, size_t n);
+  void (*swish_backward)(float *dz, const float *dh, const float *z, const float *h, size_t n);
+  void (*bias_act)(float *h, float *z, const float *b, int B, int O, NnAct act);
+  void (*add_rows)(float *acc, const float *x, int B, int O);
+  void (*softbound_forward)(float *y, const float *x, size_t n, int D, const float *hi,
+                            const float *lo);
+} NnKernels;
 
-static inline vf vload(const float *p) {
-  vf v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
+#define SIMD_KERNELS "nn_simd.inc"
+#include "simd_build.h"
 
-static inline void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
-
-// the first len < VL lanes, the rest zero
-static inline vf vload_part(const float *p, size_t len) {
-  float t[VL] = {0};
-  memcpy(t, p, len * sizeof *p);
-  return vload(t);
-}
-
-static inline void vstore_part(float *p, vf v, size_t len) {
-  float t[VL];
-  vstore(t, v);
-  memcpy(p, t, len * sizeof *p);
-}
-
-// lanes of a where mask is set, else of b
-static inline vf vselect(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
-
-// exp(t) for t <= 0: 2^k e^r with r = t - k log 2 in [-0.35, 0.35] (Cody-Waite split of log 2)
-// and a degree-7 Taylor polynomial, within 2 ulp; arguments below -87 (results under 2^-125)
-// give 0, so 2^k stays a normal float
-static inline vf vexp_neg(vf t) {
-  vi tiny = t < -87.0f;
-  t = vselect(tiny, (vf){0} - 87.0f, t);
-  // round to nearest by the 1.5 * 2^23 trick: exact while |t log2 e| < 2^22
-  vf k = (t * 1.44269504f + 12582912.0f) - 12582912.0f;
-  vf r = (t - k * 0.693359375f) - k * -2.12194440e-4f;
-  vf p = (vf){0} + 1.0f / 5040.0f;
-  p = p * r + 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  vu scale = (vu)(__builtin_convertvector(k, vi) + 127) << 23;   // 2^k as float bits
-  return vselect(tiny, (vf){0}, p * (vf)scale);
-}
-
-// logistic function, stable: exp only sees -|z|, and s(z) = e / (1 + e) for z < 0
-static inline vf vsigmoid(vf z) {
-  vi neg = z < 0.0f;
-  vf e = vexp_neg(vselect(neg, z, -z));   // exp(-|z|)
-  vf q = 1.0f / (1.0f + e);
-  return vselect(neg, e * q, q);
-}
-
-// per-lane bodies of the kernels below; ReLU keeps NaN (it is not <= 0), as torch does
-static inline vf relu_lane(vf z) { return (vf)(~(z <= 0.0f) & (vi)z); }
-
-static inline vf relu_grad_lane(vf z, vf dh) { return (vf)((z > 0.0f) & (vi)dh); }
-
-static inline vf swish_lane(vf z) { return z * vsigmoid(z); }
-
-// d/dz z s(z) = s + z s (1 - s) = s + h (1 - s), with s recomputed from z
-static inline vf swish_grad_lane(vf z, vf h, vf dh) {
-  vf s = vsigmoid(z);
-  return dh * (s + h * (1.0f - s));
-}
-
-// each kernel: whole blocks of VL, then the tail through zero-padded lanes
-static void relu_forward(float *h, const float *z, size_t n) {
-  size_t i = 0;
-  for (; i + VL <= n; i += VL) vstore(h + i, relu_lane(vload(z + i)));
-  if (i < n) vstore_part(h + i, relu_lane(vload_part(z + i, n - i)), n - i);
-}
-
-static void relu_backward(float *dz, const float *dh, const float *z, size_t n) {
-  size_t i = 0;
-  for (; i + VL <= n; i += VL) vstore(dz + i, relu_grad_lane(vload(z + i), vload(dh + i)));
-  if (i < n) {
-    size_t k = n - i;
-    vstore_part(dz + i, relu_grad_lane(vload_part(z + i, k), vload_part(dh + i, k)), k);
-  }
-}
-
-static void swish_forward(float *h, const float *z, size_t n) {
-  size_t i = 0;
-  for (; i + VL <= n; i += VL) vstore(h + i, swish_lane(vload(z + i)));
-  if (i < n) vstore_part(h + i, swish_lane(vload_part(z + i, n - i)), n - i);
-}
-
-static void swish_backward(float *dz, const float *dh, const float *z, const float *h, size_t n) {
-  size_t i = 0;
-  for (; i + VL <= n; i += VL)
-    vstore(dz + i, swish_grad_lane(vload(z + i), vload(h + i), vload(dh + i)));
-  if (i < n) {
-    size_t k = n - i;
-    vf g = swish_grad_lane(vload_part(z + i, k), vload_part(h + i, k), vload_part(dh + i, k));
-    vstore_part(dz + i, g, k);
-  }
-}
-
-// acc (O) += the B rows of x (B, O), row after row (the order a scalar loop would use)
-static void add_rows(float *acc, const float *x, int B, int O) {
-  for (int r = 0; r < B; r++) {
-    const float *row = x + (size_t)r * O;
-    int o = 0;
-    for (; o + VL <= O; o += VL) vstore(acc + o, vload(acc + o) + vload(row + o));
-    for (; o < O; o++) acc[o] += row[o];
-  }
-}
+static const NnKernels *kern(void) { return SIMD_TABLE(kernels)[simd_level()]; }
 
 // ---- layer kernels ----
 
+// one member: z (B, O) = x (B, I) W (I, O) + b (O), h = act(z) (h may equal z). sgemm writes
+// x W and the bias goes in with the activation, in one pass over z while it is in cache.
+static void dense_act(float *h, float *z, const float *x, const float *W, const float *b, int B,
+                      int I, int O, NnAct act) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, O, I, 1.0f, x, I, W, O, 0.0f, z, O);
+  if (act != NN_TANH) {
+    kern()->bias_act(h, z, b, B, O, act);
+    return;
+  }
+  kern()->bias_act(z, z, b, B, O, NN_IDENTITY);
+  for (size_t i = 0; i < (size_t)B * O; i++) h[i] = tanhf(z[i]);
+}
+
 void nn_dense_forward(float *y, const float *x, const float *W, const float *b,
                       int E, int B, int I, int O) {
-  for (int e = 0; e < E; e++) {
-    float *ye = y + (size_t)e * B * O;              // (B, O)
-    const float *xe = x + (size_t)e * B * I;        // (B, I)
-    const float *We = W + (size_t)e * I * O;        // (I, O)
-    const float *be = b + (size_t)e * O;            // (O)
-    // start from the bias so sgemm adds x W on top (beta = 1) instead of a second pass
-    for (int r = 0; r < B; r++) memcpy(ye + (size_t)r * O, be, (size_t)O * sizeof *be);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, O, I, 1.0f, xe, I, We, O, 1.0f,
-                ye, O);
-  }
+  for (int e = 0; e < E; e++)
+    dense_act(y + (size_t)e * B * O, y + (size_t)e * B * O, x + (size_t)e * B * I,
+              W + (size_t)e * I * O, b + (size_t)e * O, B, I, O, NN_IDENTITY);
 }
 
 void nn_dense_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
@@ -154,7 +59,7 @@ void nn_dense_backward(float *dx, float *dW, float *db, const float *dy, const f
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, I, O, B, 1.0f, x + (size_t)e * B * I, I,
                 dye, O, 1.0f, dW + (size_t)e * I * O, O);
     // column sums in the vector unit: cheaper than a GEMM against a ones vector
-    add_rows(db + (size_t)e * O, dye, B, O);
+    kern()->add_rows(db + (size_t)e * O, dye, B, O);
     if (dx)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, I, O, 1.0f, dye, O,
                   W + (size_t)e * I * O, O, 0.0f, dx + (size_t)e * B * I, I);
@@ -167,13 +72,11 @@ void nn_act_forward(float *h, const float *z, size_t n, NnAct act) {
     if (h != z) memmove(h, z, n * sizeof *h);
     break;
   case NN_RELU:
-    relu_forward(h, z, n);
+  case NN_SWISH:
+    kern()->act_forward(h, z, n, act);
     break;
   case NN_TANH:
     for (size_t i = 0; i < n; i++) h[i] = tanhf(z[i]);
-    break;
-  case NN_SWISH:
-    swish_forward(h, z, n);
     break;
   }
 }
@@ -185,13 +88,13 @@ void nn_act_backward(float *dz, const float *dh, const float *z, const float *h,
     if (dz != dh) memmove(dz, dh, n * sizeof *dz);
     break;
   case NN_RELU:
-    relu_backward(dz, dh, z, n);
+    kern()->relu_backward(dz, dh, z, n);
     break;
   case NN_TANH:
     for (size_t i = 0; i < n; i++) dz[i] = dh[i] * (1.0f - h[i] * h[i]);
     break;
   case NN_SWISH:
-    swish_backward(dz, dh, z, h, n);
+    kern()->swish_backward(dz, dh, z, h, n);
     break;
   }
 }
@@ -309,9 +212,13 @@ const float *mlp_forward(const Mlp *m, MlpWork *w, const float *x, int B) {
   const float *in = w->x;   // (E, B, I_l)
   for (int l = 0; l < m->nlayers; l++) {
     const NnLayer *L = &m->layer[l];
-    nn_dense_forward(w->z[l], in, m->p.w + L->w_off, m->p.w + L->b_off, E, B, L->in, L->out);
-    if (L->act != NN_IDENTITY)
-      nn_act_forward(w->h[l], w->z[l], (size_t)E * B * L->out, L->act);
+    // member by member, so the activation reads z while sgemm has just left it in cache
+    for (int e = 0; e < E; e++) {
+      size_t yo = (size_t)e * B * L->out;
+      dense_act(w->h[l] + yo, w->z[l] + yo, in + (size_t)e * B * L->in,
+                m->p.w + L->w_off + (size_t)e * L->in * L->out,
+                m->p.w + L->b_off + (size_t)e * L->out, B, L->in, L->out, L->act);
+    }
     in = w->h[l];
   }
   return in;
@@ -409,12 +316,7 @@ static double sigmoid(double t) {
 
 void nn_softbound_forward(float *y, const float *x, size_t rows, int D, const float *hi,
                           const float *lo) {
-  for (size_t r = 0; r < rows; r++)
-    for (int j = 0; j < D; j++) {
-      size_t k = r * (size_t)D + (size_t)j;
-      double t = hi[j] - softplus((double)hi[j] - x[k]);
-      y[k] = (float)(lo[j] + softplus(t - lo[j]));
-    }
+  kern()->softbound_forward(y, x, rows * (size_t)D, D, hi, lo);
 }
 
 void nn_softbound_backward(float *dx, float *dhi, float *dlo, const float *dy, const float *x,

@@ -107,8 +107,24 @@ double rng_truncnormal(Rng *r, double lo, double hi) {
   }
 }
 
+// ---- bulk normals ----
+
+typedef struct {
+  uint64_t (*fill_normal)(float *out, size_t n, float mean, float std, const uint32_t key[2],
+                          const uint32_t ctr[4], uint64_t index);
+} RngKernels;
+
+#define SIMD_KERNELS "rng_simd.inc"
+#include "simd_build.h"
+
 void rng_fill_normalf(Rng *r, float *out, size_t n, float mean, float std) {
-  for (size_t i = 0; i < n; i++) out[i] = mean + std * (float)rng_normal(r);
+  if (n == 0) return;
+  const RngKernels *k = SIMD_TABLE(kernels)[simd_level()];
+  uint64_t index = (uint64_t)r->ctr[1] << 32 | r->ctr[0];
+  index += k->fill_normal(out, n, mean, std, r->key, r->ctr, index);
+  r->ctr[0] = (uint32_t)index;
+  r->ctr[1] = (uint32_t)(index >> 32);
+  r->pos = 4;   // the rest of a half-used block is skipped
 }
 
 void rng_fill_uniformf(Rng *r, float *out, size_t n, float lo, float hi) {

@@ -402,7 +402,8 @@ Test(ensemble, logvar_soft_bounds) {
       double mu[D], l[D];
       ref_gauss(mu, l, &m, e, obs + k * 2, act + k);
       for (int j = 0; j < D; j++) {
-        cr_expect(lv[k * D + j] >= lo && lv[k * D + j] <= hi, "logvar %g", lv[k * D + j]);
+        // (the float kernel may pass the top by a few ulp of |lo| + |hi|)
+        cr_expect(lv[k * D + j] >= lo && lv[k * D + j] <= hi + 1e-6, "logvar %.9g", lv[k * D + j]);
         // the extreme rows (i < 10) reach 1e4 inside the network: only their bounded
         // log-variance is compared
         double dl = fabs(lv[k * D + j] - l[j]);

@@ -17,6 +17,7 @@
 
 #include "gradcheck.h"
 #include "nn.h"
+#include "simd.h"
 #include "rng.h"
 
 #define GRAD_TOL 3e-6
@@ -158,7 +159,7 @@ ParameterizedTestParameters(nn, activations) {
 // forward per element against the double function (relative, with an absolute floor far below
 // any value that matters), backward against its central difference
 ParameterizedTest(ActCase *c, nn, activations) {
-  enum { N = 203 };   // odd, so the tail of the 4-lane loops runs too
+  enum { N = 203 };   // odd, so the tail of the 16-lane loops runs too
   float z[N], h[N], dh[N], dz[N], buf[N];
   fill(z, N, -8, 8, 5);
   fill(dh, N, -1, 1, 6);
@@ -697,12 +698,16 @@ Test(nn, softbound) {
   double yr[N];
   sb_ref_forward(yr, &s);
   for (int i = 0; i < N; i++) {
-    cr_expect_leq(fabs(y[i] - yr[i]), 1e-6 * fabs(yr[i]) + 1e-7, "y[%d] %.9g vs %.17g", i, y[i],
-                  yr[i]);
-    // the composition stays between lo and lo + softplus(hi - lo), a little above hi
+    // float arithmetic: lo + softplus(t - lo) cancels against lo, so the error is a few ulp
+    // of |lo| + |hi| rather than of y
     int j = i % SB_D;
-    float top = (float)(lo[j] + ref_softplus((double)hi[j] - lo[j]));
-    cr_expect(y[i] >= lo[j] && y[i] <= top, "%d: %.9g", i, y[i]);
+    cr_expect_leq(fabs(y[i] - yr[i]), 1e-6 * fabs(yr[i]) + 2.5e-7 * (fabsf(lo[j]) + fabsf(hi[j])),
+                  "y[%d] %.9g vs %.17g", i, y[i], yr[i]);
+    // the composition stays between lo (exactly: softplus >= 0) and lo + softplus(hi - lo), a
+    // little above hi (up to the same few ulp)
+    double top = lo[j] + ref_softplus((double)hi[j] - lo[j]);
+    cr_expect(y[i] >= lo[j] && y[i] <= top + 2.5e-7 * (fabsf(lo[j]) + fabsf(hi[j])), "%d: %.9g", i,
+              y[i]);
   }
   for (int j = 0; j < SB_D; j++) dhi[j] = dlo[j] = 1.0f;
   nn_softbound_backward(dx, dhi, dlo, dy, x, SB_ROWS, SB_D, hi, lo);
@@ -733,4 +738,53 @@ Test(nn, softbound_extremes) {
   for (int i = 0; i < 4; i++) cr_expect(isfinite(dx[i]) && fabsf(dx[i]) < 1e-6f, "%g", dx[i]);
   cr_expect_float_eq(dhi[0], 2 * s, 1e-6, "%.9g", dhi[0]);
   cr_expect_float_eq(dlo[0], 2 * (1 - s) + 2, 1e-6, "%.9g", dlo[0]);
+}
+
+// the SSE2, AVX2 and AVX-512 builds of the elementwise kernels give the same bits (those the
+// CPU has): activations both ways, a whole network forward and backward, the soft bounds
+Test(nn, same_on_every_instruction_set) {
+  enum { E = 2, B = 37, N = 4001 };
+  static const int sizes[] = {7, 45, 45, 5};
+  static float z[N], dh[N], want[4][N], got[4][N];
+  fill(z, N, -30, 30, 41);
+  fill(dh, N, -1, 1, 42);
+  float hi[5] = {0.5f, 0.2f, 1.0f, -0.5f, 0.0f}, lo[5] = {-10, -8, -12, -6, -9};
+  Mlp m;
+  MlpWork w;
+  char err[256];
+  cr_assert_eq(mlp_init(&m, E, 3, sizes, NN_SWISH, NN_IDENTITY, err, sizeof err), 0);
+  cr_assert_eq(mlp_work_init(&w, &m, B, err, sizeof err), 0);
+  Rng r;
+  rng_init(&r, 3, RNG_STREAM_INIT);
+  mlp_init_weights(&m, NN_INIT_TORCH, &r);
+  float *x = malloc((size_t)E * B * 7 * sizeof *x), *dy = malloc((size_t)E * B * 5 * sizeof *dy);
+  float *out0 = malloc((size_t)E * B * 5 * sizeof *out0), *g0 = malloc(m.p.n * sizeof *g0);
+  fill(x, (size_t)E * B * 7, -2, 2, 43);
+  fill(dy, (size_t)E * B * 5, -1, 1, 44);
+  int best = simd_use(-1);
+  for (int level = 0; level <= best; level++) {
+    cr_assert_eq(simd_use(level), level);
+    float(*o)[N] = level == 0 ? want : got;
+    nn_act_forward(o[0], z, N, NN_SWISH);
+    nn_act_backward(o[1], dh, z, o[0], N, NN_SWISH);
+    nn_act_forward(o[2], z, N, NN_RELU);
+    nn_softbound_forward(o[3], z, N / 5, 5, hi, lo);
+    nn_zero_grad(&m.p);
+    const float *out = mlp_forward(&m, &w, x, B);
+    mlp_backward(&m, &w, dy, NULL);
+    if (level == 0) {
+      memcpy(out0, out, (size_t)E * B * 5 * sizeof *out);
+      memcpy(g0, m.p.g, m.p.n * sizeof *g0);
+      continue;
+    }
+    const char *name = simd_name(level);
+    for (int k = 0; k < 4; k++) cr_expect_arr_eq(got[k], want[k], sizeof want[k], "%s %d", name, k);
+    cr_expect_arr_eq(out, out0, (size_t)E * B * 5 * sizeof *out, "%s network output", name);
+    cr_expect_arr_eq(m.p.g, g0, m.p.n * sizeof *g0, "%s network gradient", name);
+  }
+  simd_use(-1);
+  cr_log_info("instruction sets compared: sse2 to %s", simd_name(best));
+  free(x), free(dy), free(out0), free(g0);
+  mlp_work_free(&w);
+  mlp_free(&m);
 }

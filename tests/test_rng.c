@@ -8,6 +8,7 @@
 #include <Random123/philox.h>
 
 #include "rng.h"
+#include "simd.h"
 
 enum { BIG = 1000000 };
 
@@ -287,26 +288,102 @@ ParameterizedTest(TnCase *p, rng, truncnormal) {
 
 // ---- fills ----------------------------------------------------------------------------------
 
-Test(rng, fill_normalf) {
-  // the fill is draw for draw mean + std * (float)rng_normal; moments within 5 se
-  enum { N = 200000 };
-  float *out = malloc(N * sizeof *out);
-  Rng a, b;
-  rng_init(&a, 9, RNG_STREAM_INIT);
-  rng_init(&b, 9, RNG_STREAM_INIT);
+// the fill's normal for output i of a fill starting at block `first` (the layout of rng.h): the
+// same 31-bit uniforms through the double Box-Muller transform
+static double fill_reference(const Rng *r0, uint64_t first, size_t i) {
+  size_t chunk = i / 64, k = i % 64, lanes = 16;
+  size_t pair = k / (2 * lanes), lane = k % lanes;
+  int use_sin = (int)(k / lanes) % 2;
+  uint32_t w[4];
+  Rng r = *r0;
+  uint64_t index = first + chunk * lanes + lane;
+  r.ctr[0] = (uint32_t)index;
+  r.ctr[1] = (uint32_t)(index >> 32);
+  r.pos = 4;
+  for (int j = 0; j < 4; j++) w[j] = rng_u32(&r);
+  float u = ((float)(int32_t)(w[2 * pair] >> 1) + 0.5f) * 0x1p-31f;
+  double rad = sqrt(-2.0 * log((double)u));
+  double ang = 6.283185307179586 * (double)w[2 * pair + 1] * 0x1p-32;
+  return rad * (use_sin ? sin(ang) : cos(ang));
+}
+
+Test(rng, fill_normalf_is_box_muller_of_whole_blocks) {
+  enum { N = 1000 };   // not a multiple of 64: the last group is partial
+  float out[N];
+  Rng a, ref;
+  rng_init_sub(&a, 9, RNG_STREAM_INIT, 5);
+  a.ctr[0] = 0xfffffff7u;   // so the block index carries into its high word inside a group
+  rng_u32(&a);              // half a block used: the fill starts at the next one
+  ref = a;
+  uint64_t first = 0xfffffff8u;
   rng_fill_normalf(&a, out, N, 3.0f, 2.0f);
-  double s = 0.0, q = 0.0;
+  double worst = 0.0;
   for (int i = 0; i < N; i++) {
-    float want = 3.0f + 2.0f * (float)rng_normal(&b);
-    cr_assert_eq(out[i], want, "out[%d] = %.9g, expected %.9g", i, out[i], want);
-    s += out[i];
+    double z = fill_reference(&ref, first, (size_t)i), want = 3.0 + 2.0 * z;
+    // float arithmetic: a few ulp of the terms summed
+    double tol = 2e-7 * (3.0 + 2.0 * (1.0 + fabs(z)));
+    cr_assert_leq(fabs(out[i] - want), tol, "out[%d] = %.9g, expected %.9g", i, out[i], want);
+    worst = fmax(worst, fabs(out[i] - want) / tol);
   }
-  double m = s / N;
-  for (int i = 0; i < N; i++) q += (out[i] - m) * (out[i] - m);
-  WITHIN("mean", m, 3.0, 2.0 / sqrt(N), 5);
-  WITHIN("variance", q / N, 4.0, 4.0 * sqrt(2.0 / N), 5);
-  rng_fill_normalf(&a, out, 0, 0.0f, 1.0f);   // n = 0 writes nothing
-  free(out);
+  // 1000 normals take 16 groups of 16 blocks: the next draw is the first word of block
+  // first + 256
+  uint32_t w[4];
+  Rng b = ref;
+  b.ctr[0] = (uint32_t)(first + 256);
+  b.ctr[1] = (uint32_t)((first + 256) >> 32);
+  b.pos = 4;
+  for (int j = 0; j < 4; j++) w[j] = rng_u32(&b);
+  cr_assert_eq(rng_u32(&a), w[0]);
+  cr_assert_eq(rng_u32(&a), w[1]);
+  rng_fill_normalf(&a, out, 0, 0.0f, 1.0f);   // n = 0 draws nothing
+  cr_assert_eq(rng_u32(&a), w[2]);
+  cr_log_info("worst error %.2f of the tolerance", worst);
+}
+
+Test(rng, fill_normalf_moments_and_tails) {
+  Rng r;
+  rng_init(&r, 7, RNG_STREAM_DATA);
+  float *f = malloc(BIG * sizeof *f);
+  rng_fill_normalf(&r, f, BIG, 0.0f, 1.0f);
+  double m = 0.0;
+  for (long i = 0; i < BIG; i++) m += f[i];
+  m /= BIG;
+  double m2 = 0.0, m3 = 0.0, m4 = 0.0;
+  long tail3 = 0, tail4 = 0;
+  for (long i = 0; i < BIG; i++) {
+    double d = f[i] - m;
+    m2 += d * d, m3 += d * d * d, m4 += d * d * d * d;
+    tail3 += fabsf(f[i]) > 3.0f;
+    tail4 += fabsf(f[i]) > 4.0f;
+  }
+  m2 /= BIG, m3 /= BIG, m4 /= BIG;
+  WITHIN("mean", m, 0.0, sqrt(1.0 / BIG), 5);
+  WITHIN("variance", m2, 1.0, sqrt(2.0 / BIG), 5);
+  WITHIN("skewness", m3 / pow(m2, 1.5), 0.0, sqrt(6.0 / BIG), 5);
+  WITHIN("excess kurtosis", m4 / (m2 * m2) - 3.0, 0.0, sqrt(24.0 / BIG), 5);
+  double p3 = erfc(3.0 / sqrt(2.0)), p4 = erfc(4.0 / sqrt(2.0));
+  WITHIN("P(|Z| > 3)", (double)tail3 / BIG, p3, sqrt(p3 * (1 - p3) / BIG), 5);
+  WITHIN("P(|Z| > 4)", (double)tail4 / BIG, p4, sqrt(p4 * (1 - p4) / BIG), 5);
+  free(f);
+}
+
+// the SSE2, AVX2 and AVX-512 builds of the fill give the same bits (those the CPU has)
+Test(rng, fill_normalf_same_on_every_instruction_set) {
+  enum { N = 3000 };
+  static float want[N], got[N];
+  int best = simd_use(-1);
+  for (int level = 0; level <= best; level++) {
+    cr_assert_eq(simd_use(level), level);
+    Rng r;
+    rng_init_sub(&r, 11, RNG_STREAM_MODEL, 3);
+    r.ctr[0] = 0xfffffff8u;   // the block index carries into its high word inside a group
+    rng_fill_normalf(&r, level == 0 ? want : got, N, 0.5f, 1.5f);
+    if (level > 0)
+      cr_expect_arr_eq(got, want, sizeof want, "%s differs from sse2", simd_name(level));
+    cr_assert_eq(r.ctr[1], 1u);
+  }
+  simd_use(-1);
+  cr_log_info("instruction sets compared: sse2 to %s", simd_name(best));
 }
 
 Test(rng, fill_uniformf) {
