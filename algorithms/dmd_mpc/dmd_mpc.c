@@ -47,6 +47,7 @@
 #include "env.h"
 #include "episodes.h"
 #include "fail.h"
+#include "mpc.h"
 #include "planner.h"
 #include "replay.h"
 #include "rng.h"
@@ -60,59 +61,8 @@
   X(INT, log_every, "1", "[1, 1e9]", "control steps between rows of algo.csv")
 PARAMS_DEFINE(DmdParams, dmd_params_register, DMD_PARAMS)
 
-enum { MODEL_SIM, MODEL_ENSEMBLE };   // order of the model choice
-
 #define ALGO_HEADER "step,best_return,mean_return,weight_entropy,solve_ms,wall_s"
 #define MODEL_HEADER "step,epochs,train_loss,holdout_mse,stopped_early,wall_s"
-
-// the model the planner uses, behind one PlanModel
-typedef struct {
-  int kind;
-  PlanModel pm;
-  Env *sim_env;             // sim: a copy of the task used only for planning
-  SimModel sim;
-  double *state;            // (S) sim: the state planning starts from
-  Ensemble ens;             // ensemble: the learned model, its data and its stream
-  EnsembleModel em;
-  Replay replay;
-  Rng fit;
-} Model;
-
-// a planner acting on a task through the model
-typedef struct {
-  Planner planner;
-  Model *model;
-  Env *env;                 // the task it acts on (its state starts the simulator's rollouts)
-  Rng rng;                  // planning draws
-  int training;             // act rule: sample (training) or weighted mean
-  float *unit;              // (A) the planner's action
-  PlanStats stats;          // of the last control step
-} Mpc;
-
-// ---- ALGO LOGIC ----
-
-// one control step on mpc->env at observation obs: the action act (A) in the task's bounds
-static void mpc_act(Mpc *c, const double *obs, double *act) {
-  Model *m = c->model;
-  if (m->kind == MODEL_SIM) {
-    env_get_state(c->env, m->state);
-    sim_model_start(&m->sim, m->state);
-  } else {
-    ensemble_model_start(&m->em, obs);
-  }
-  planner_act(&c->planner, &m->pm, obs, NULL, NULL, NULL, NULL, c->training, &c->rng, c->unit,
-              &c->stats);
-  double unit[64];
-  for (int i = 0; i < c->env->act_dim; i++) unit[i] = c->unit[i];
-  action_from_unit(c->env, unit, act);
-}
-
-// the evaluation policy: the weighted mean, with the planner reset at each episode's start
-static void eval_policy(void *ctx, const double *obs, double *act) {
-  Mpc *c = ctx;
-  if (c->env->t == 0) planner_reset(&c->planner);
-  mpc_act(c, obs, act);
-}
 
 // ---- HARNESS ----
 
@@ -126,8 +76,8 @@ static void log_plan(Run *run, const PlanStats *st) {
   csv_end(&run->algo);
 }
 
-static void train_model(Run *run, CsvLog *log, Model *m) {
-  EnsembleStats st = ensemble_train(&m->ens, &m->replay, &m->fit);
+static void train_model(Run *run, CsvLog *log, MpcModel *m, const Replay *data) {
+  EnsembleStats st = mpc_model_train(m, data);
   csv_i(log, run->step);
   csv_i(log, st.epochs);
   csv_d(log, st.train_loss);
@@ -137,40 +87,26 @@ static void train_model(Run *run, CsvLog *log, Model *m) {
   csv_end(log);
 }
 
-static void save(const Mpc *c, const Model *m, const TrainEnv *te, const Rng *explore,
+static void save(const Mpc *c, const Replay *data, const TrainEnv *te, const Rng *explore,
                  CkptWriter *w) {
   planner_save(&c->planner, w, "planner");
   ckpt_put(w, "rng.planner", &c->rng, sizeof c->rng);
   ckpt_put(w, "rng.explore", explore, sizeof *explore);
   train_env_save(te, w);
-  if (m->kind == MODEL_ENSEMBLE) {
-    ensemble_save(&m->ens, w, "ensemble");
-    replay_save(&m->replay, w, "replay");
-    ckpt_put(w, "rng.fit", &m->fit, sizeof m->fit);
-  }
+  mpc_model_save(c->model, w);
+  if (c->model->kind == MPC_MODEL_ENSEMBLE) replay_save(data, w, "replay");
 }
 
-static void load(Mpc *c, Model *m, TrainEnv *te, Rng *explore, CkptReader *r) {
+static void load(Mpc *c, Replay *data, TrainEnv *te, Rng *explore, CkptReader *r) {
   char err[4400];
   int bad = planner_load(&c->planner, r, "planner", err, sizeof err) ||
             ckpt_get(r, "rng.planner", &c->rng, sizeof c->rng, err, sizeof err) ||
             ckpt_get(r, "rng.explore", explore, sizeof *explore, err, sizeof err) ||
-            train_env_load(te, r, err, sizeof err);
-  if (!bad && m->kind == MODEL_ENSEMBLE)
-    bad = ensemble_load(&m->ens, r, "ensemble", err, sizeof err) ||
-          replay_load(&m->replay, r, "replay", err, sizeof err) ||
-          ckpt_get(r, "rng.fit", &m->fit, sizeof m->fit, err, sizeof err);
+            train_env_load(te, r, err, sizeof err) ||
+            mpc_model_load(c->model, r, err, sizeof err);
+  if (!bad && c->model->kind == MPC_MODEL_ENSEMBLE)
+    bad = replay_load(data, r, "replay", err, sizeof err);
   if (bad) fail_run("cannot resume: %s", err);
-}
-
-static void mpc_init(Mpc *c, const PlannerParams *pp, Model *m, Env *env) {
-  char err[512];
-  memset(c, 0, sizeof *c);
-  if (planner_init(&c->planner, pp, env->obs_dim, env->act_dim, err, sizeof err))
-    fail_usage("%s", err);
-  c->model = m;
-  c->env = env;
-  c->unit = xcalloc((size_t)env->act_dim, sizeof *c->unit, "action");
 }
 
 int main(int argc, char **argv) {
@@ -211,26 +147,18 @@ int main(int argc, char **argv) {
   if (!env || !eval_env) fail_run("%s", err);
   int O = env->obs_dim, A = env->act_dim;
   uint32_t seed = (uint32_t)cli.run.seed;
-  if (A > 64) fail_run("the task's action has %d values; this program handles up to 64", A);
-  Model m = {.kind = p.model};
-  if (m.kind == MODEL_SIM) {
-    if (!(m.sim_env = env_make(&eo, err, sizeof err))) fail_run("%s", err);
-    sim_model_init(&m.sim, m.sim_env, &m.pm);
-    m.state = xmalloc(env_state_size(env), sizeof *m.state, "state");
-  } else {
-    Rng init;
-    rng_init(&init, seed, RNG_STREAM_INIT);
-    if (ensemble_init(&m.ens, &ep, O, A, &init, err, sizeof err) ||
-        replay_init(&m.replay, (size_t)p.buffer_size, O, A, err, sizeof err))
-      fail_run("%s", err);
-    ensemble_model_init(&m.em, &m.ens, env, 0, &m.pm);
-    rng_init(&m.fit, seed, RNG_STREAM_MODEL);
-  }
+  MpcModel m;
+  Replay data = {0};   // ensemble: every transition, to train the model on
+  if (mpc_model_init(&m, (MpcModelKind)p.model, &eo, env, &ep, seed, err, sizeof err) ||
+      (m.kind == MPC_MODEL_ENSEMBLE &&
+       replay_init(&data, (size_t)p.buffer_size, O, A, err, sizeof err)))
+    fail_run("%s", err);
 
   // the acting controller and the evaluating one
   Mpc mpc, eval_mpc;
-  mpc_init(&mpc, &pp, &m, env);
-  mpc_init(&eval_mpc, &pp, &m, eval_env);
+  if (mpc_init(&mpc, &pp, &m, env, err, sizeof err) ||
+      mpc_init(&eval_mpc, &pp, &m, eval_env, err, sizeof err))
+    fail_run("%s", err);
   mpc.training = 1;
   rng_init(&mpc.rng, seed, RNG_STREAM_PLANNER);
   Rng explore;
@@ -243,10 +171,10 @@ int main(int argc, char **argv) {
   Run run;
   double ret = NAN;
   CkptReader *ck = run_start(&run, &cli, TRAIN_CSV_HEADER, EVAL_CSV_HEADER, ALGO_HEADER);
-  CsvLog *model_log = m.kind == MODEL_ENSEMBLE ? run_open_log(&run, ck, "model.csv", MODEL_HEADER)
-                                                : NULL;
+  CsvLog *model_log =
+      m.kind == MPC_MODEL_ENSEMBLE ? run_open_log(&run, ck, "model.csv", MODEL_HEADER) : NULL;
   if (ck) {
-    load(&mpc, &m, &te, &explore, ck);
+    load(&mpc, &data, &te, &explore, ck);
     ckpt_close(ck);
   } else {
     planner_reset(&mpc.planner);
@@ -256,12 +184,12 @@ int main(int argc, char **argv) {
     if (run_eval_due(&run)) {
       // a planning stream of each evaluation's own: evaluations leave training untouched
       rng_init_sub(&eval_mpc.rng, seed, RNG_STREAM_PLANNER, 1 + (uint64_t)run.eval_index);
-      ret = episodes_evaluate(&run, &run.eval, eval_env, eval_policy, &eval_mpc);
+      ret = episodes_evaluate(&run, &run.eval, eval_env, mpc_policy, &eval_mpc);
     }
     if (run.step >= cli.run.steps) break;
     if (run_checkpoint_due(&run)) {
       CkptWriter *w = run_checkpoint_begin(&run);
-      save(&mpc, &m, &te, &explore, w);
+      save(&mpc, &data, &te, &explore, w);
       run_checkpoint_commit(&run, w);
     }
 
@@ -278,11 +206,10 @@ int main(int argc, char **argv) {
     if (train_env_step(&te, &run, act, &st)) planner_reset(&mpc.planner);
 
     // the ensemble learns from every valid transition (actions stored in the unit box)
-    if (m.kind == MODEL_ENSEMBLE) {
+    if (m.kind == MPC_MODEL_ENSEMBLE) {
       if (!st.diverged)
-        replay_add(&m.replay, te.prev_obs, unit, st.reward, te.next_obs, st.terminated,
-                   st.truncated);
-      if (run.step % p.train_every == 0 && m.replay.size > 1) train_model(&run, model_log, &m);
+        replay_add(&data, te.prev_obs, unit, st.reward, te.next_obs, st.terminated, st.truncated);
+      if (run.step % p.train_every == 0 && data.size > 1) train_model(&run, model_log, &m, &data);
     }
     run_progress(&run);
   }
@@ -290,18 +217,11 @@ int main(int argc, char **argv) {
   printf("%s: evaluation return %.6g after %lld steps (%s)\n", cli.prog, ret,
          (long long)run.step, cli.out);
   run_finish(&run);
-  free(act), free(unit), free(mpc.unit), free(eval_mpc.unit);
-  planner_free(&mpc.planner);
-  planner_free(&eval_mpc.planner);
-  if (m.kind == MODEL_SIM) {
-    sim_model_free(&m.sim);
-    env_free(m.sim_env);
-    free(m.state);
-  } else {
-    ensemble_model_free(&m.em);
-    ensemble_free(&m.ens);
-    replay_free(&m.replay);
-  }
+  free(act), free(unit);
+  mpc_free(&mpc);
+  mpc_free(&eval_mpc);
+  mpc_model_free(&m);
+  replay_free(&data);
   train_env_free(&te);
   env_free(env);
   env_free(eval_env);

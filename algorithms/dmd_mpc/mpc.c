@@ -1,0 +1,94 @@
+// mpc: a DMD-MPC controller acting on a task through a model (see mpc.h).
+#include "mpc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "episodes.h"
+#include "fail.h"
+
+int mpc_model_init(MpcModel *m, MpcModelKind kind, const EnvOptions *eo, const Env *task,
+                   const EnsembleParams *ep, uint32_t seed, char *err, size_t errsz) {
+  memset(m, 0, sizeof *m);
+  m->kind = kind;
+  if (kind == MPC_MODEL_SIM) {
+    if (!(m->sim_env = env_make(eo, err, errsz))) return -1;
+    sim_model_init(&m->sim, m->sim_env, &m->pm);
+    m->state = xmalloc(env_state_size(m->sim_env), sizeof *m->state, "state");
+    return 0;
+  }
+  Rng init;
+  rng_init(&init, seed, RNG_STREAM_INIT);
+  if (ensemble_init(&m->ens, ep, task->obs_dim, task->act_dim, &init, err, errsz)) return -1;
+  ensemble_model_init(&m->em, &m->ens, task, 0, &m->pm);
+  rng_init(&m->fit, seed, RNG_STREAM_MODEL);
+  return 0;
+}
+
+void mpc_model_free(MpcModel *m) {
+  if (m->kind == MPC_MODEL_SIM) {
+    if (m->sim_env) sim_model_free(&m->sim);
+    env_free(m->sim_env);
+    free(m->state);
+  } else {
+    ensemble_model_free(&m->em);
+    ensemble_free(&m->ens);
+  }
+  memset(m, 0, sizeof *m);
+}
+
+EnsembleStats mpc_model_train(MpcModel *m, const Replay *data) {
+  if (m->kind != MPC_MODEL_ENSEMBLE) return (EnsembleStats){0};
+  return ensemble_train(&m->ens, data, &m->fit);
+}
+
+void mpc_model_save(const MpcModel *m, CkptWriter *w) {
+  if (m->kind != MPC_MODEL_ENSEMBLE) return;
+  ensemble_save(&m->ens, w, "ensemble");
+  ckpt_put(w, "rng.fit", &m->fit, sizeof m->fit);
+}
+
+int mpc_model_load(MpcModel *m, CkptReader *r, char *err, size_t errsz) {
+  if (m->kind != MPC_MODEL_ENSEMBLE) return 0;
+  return ensemble_load(&m->ens, r, "ensemble", err, errsz) ||
+                 ckpt_get(r, "rng.fit", &m->fit, sizeof m->fit, err, errsz)
+             ? -1
+             : 0;
+}
+
+int mpc_init(Mpc *c, const PlannerParams *pp, MpcModel *m, Env *env, char *err, size_t errsz) {
+  memset(c, 0, sizeof *c);
+  if (planner_init(&c->planner, pp, env->obs_dim, env->act_dim, err, errsz)) return -1;
+  c->model = m;
+  c->env = env;
+  c->unit = xcalloc((size_t)env->act_dim, sizeof *c->unit, "action");
+  c->unitd = xcalloc((size_t)env->act_dim, sizeof *c->unitd, "action");
+  return 0;
+}
+
+void mpc_free(Mpc *c) {
+  planner_free(&c->planner);
+  free(c->unit);
+  free(c->unitd);
+  memset(c, 0, sizeof *c);
+}
+
+void mpc_act(Mpc *c, const double *obs, double *act) {
+  MpcModel *m = c->model;
+  if (m->kind == MPC_MODEL_SIM) {
+    env_get_state(c->env, m->state);
+    sim_model_start(&m->sim, m->state);
+  } else {
+    ensemble_model_start(&m->em, obs);
+  }
+  planner_act(&c->planner, &m->pm, obs, c->prior, c->prior_ctx, c->value, c->value_ctx,
+              c->training, &c->rng, c->unit, &c->stats);
+  for (int i = 0; i < c->env->act_dim; i++) c->unitd[i] = c->unit[i];
+  action_from_unit(c->env, c->unitd, act);
+}
+
+void mpc_policy(void *ctx, const double *obs, double *act) {
+  Mpc *c = ctx;
+  if (c->env->t == 0) planner_reset(&c->planner);
+  mpc_act(c, obs, act);
+}

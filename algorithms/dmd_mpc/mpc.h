@@ -1,0 +1,74 @@
+// mpc: a DMD-MPC controller acting on a task through a model, the control step that dmd_mpc,
+// demorl and demo_layer share.
+//
+// The model is the task's own simulator (a planning copy of the task; rollouts start from the
+// acting task's full physics state) or a learned ensemble (rollouts start from the observation;
+// trained by the caller's data through mpc_model_train). The controller adds the planner, its
+// stream, an optional prior policy and terminal value (planner.h's callbacks), and the act rule.
+#ifndef MIRROR_MPC_H
+#define MIRROR_MPC_H
+
+#include <stdint.h>
+
+#include "checkpoint.h"
+#include "ensemble.h"
+#include "env.h"
+#include "planner.h"
+#include "replay.h"
+#include "rng.h"
+
+typedef enum { MPC_MODEL_SIM, MPC_MODEL_ENSEMBLE } MpcModelKind;   // a parameter's choice order
+
+typedef struct {
+  MpcModelKind kind;
+  PlanModel pm;             // what the planner rolls through
+  Env *sim_env;             // sim: a copy of the task used only for planning
+  SimModel sim;
+  double *state;            // (S) sim: the state planning starts from
+  Ensemble ens;             // ensemble: the learned model and its training stream
+  EnsembleModel em;
+  Rng fit;
+} MpcModel;
+
+// The simulator built from eo, or an ensemble of parameters ep for `task`'s sizes (initialised
+// from (seed, RNG_STREAM_INIT), trained from (seed, RNG_STREAM_MODEL)). Returns 0, or -1 with err.
+int mpc_model_init(MpcModel *m, MpcModelKind kind, const EnvOptions *eo, const Env *task,
+                   const EnsembleParams *ep, uint32_t seed, char *err, size_t errsz);
+void mpc_model_free(MpcModel *m);
+
+// ensemble: train on all of data (actions in the unit box); the simulator has nothing to learn
+EnsembleStats mpc_model_train(MpcModel *m, const Replay *data);
+
+// the ensemble and its training stream (nothing for the simulator)
+void mpc_model_save(const MpcModel *m, CkptWriter *w);
+int mpc_model_load(MpcModel *m, CkptReader *r, char *err, size_t errsz);
+
+typedef struct {
+  Planner planner;
+  MpcModel *model;
+  Env *env;                 // the task it acts on (its state starts the simulator's rollouts)
+  Rng rng;                  // planning draws
+  int training;             // act rule: a sequence drawn by weight (training) or the weighted mean
+  PlanPolicyFn prior;       // optional prior policy (NULL: none) and terminal value (NULL: none)
+  void *prior_ctx;
+  PlanValueFn value;
+  void *value_ctx;
+  float *unit;              // (A) the last action in the unit box
+  double *unitd;            // (A) the same in double, for action_from_unit
+  PlanStats stats;          // of the last control step
+} Mpc;
+
+// A controller of planner parameters pp on env through m; prior, value and training are set by
+// the caller afterwards. Returns 0, or -1 with err (the parameters are checked by the caller).
+int mpc_init(Mpc *c, const PlannerParams *pp, MpcModel *m, Env *env, char *err, size_t errsz);
+void mpc_free(Mpc *c);
+
+// One control step at observation obs (env's current state): act (A) in the task's bounds, the
+// same action in the unit box in c->unit, diagnostics in c->stats.
+void mpc_act(Mpc *c, const double *obs, double *act);
+
+// The controller as an evaluation policy (episodes.h PolicyFn): the planner is reset at each
+// episode's start.
+void mpc_policy(void *ctx, const double *obs, double *act);
+
+#endif
