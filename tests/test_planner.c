@@ -963,6 +963,46 @@ Test(planner, converges_to_lq_optimum) {
 
 // ---- parameters ----
 
+// with prior_mean the prior's sequence is the mean the iterations start from: with gamma_mean = 0
+// the decision stays exactly that sequence, whatever the samples score; without it, the shifted
+// mean (zero after a reset) stays
+Test(planner, prior_mean) {
+  PlannerParams p = defaults();
+  p.iterations = 2;
+  p.gamma_mean = 0;
+  p.act = ACT_MEAN;
+  p.prior_mean = true;
+  Lin m;
+  lin_init(&m, 2, 2);
+  m.dt[1] = 1.0;
+  memcpy(m.x0, (double[]){0.5, -0.25}, 2 * sizeof(double));
+  Pol pol = {.D = 2, .gain = 0.5, .bias = 0.125};
+  Planner pl;
+  init(&pl, &p, 2, 2);
+  PlanModel model = lin_model(&m);
+  Rng r;
+  rng_init(&r, 9, RNG_STREAM_PLANNER);
+  float act[2];
+  planner_act(&pl, &model, m.x0, pol_act, &pol, NULL, NULL, 1, &r, act, NULL);
+  for (int j = 0; j < 6; j++)
+    cr_expect_eq(pl.mean[j], pl.cand[pl.N * 6 + j], "mean[%d] = %g", j, pl.mean[j]);
+  // u_0 = 0.125 - 0.5 x_0
+  cr_expect_eq(act[0], (float)(0.125 - 0.5 * 0.5));
+  cr_expect_eq(act[1], (float)(0.125 + 0.5 * 0.25));
+  planner_free(&pl);
+  p.prior_mean = false;
+  init(&pl, &p, 2, 2);
+  planner_act(&pl, &model, m.x0, pol_act, &pol, NULL, NULL, 1, &r, act, NULL);
+  cr_expect(act[0] == 0 && act[1] == 0, "%g %g", act[0], act[1]);
+  planner_free(&pl);
+  // it needs a prior sequence
+  p.prior_mean = true;
+  p.mixture = 0;
+  cr_expect_eq(planner_init(&pl, &p, 2, 2, err, sizeof err), -1);
+  cr_expect(strstr(err, "planner.prior_mean"), "%s", err);
+  lin_free(&m);
+}
+
 Test(planner, bad_params) {
   PlannerParams p = defaults();
   Planner pl;

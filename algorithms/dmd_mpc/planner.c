@@ -73,6 +73,11 @@ int planner_params_check(const PlannerParams *p, char *err, size_t errsz) {
   if (p->utility == UTILITY_ELITE && p->elites > p->samples)
     return fail_msg(err, errsz, "planner.elites (%lld) must not exceed planner.samples (%lld)",
                     (long long)p->elites, (long long)p->samples);
+  if (p->prior_mean && floor(p->mixture * (double)p->samples) < 1)
+    return fail_msg(err, errsz,
+                    "planner.prior_mean needs a prior sequence: planner.mixture (%g) x "
+                    "planner.samples (%lld) must be at least 1",
+                    p->mixture, (long long)p->samples);
   return 0;
 }
 
@@ -438,7 +443,11 @@ void planner_act(Planner *pl, PlanModel *model, const double *obs, PlanPolicyFn 
   assert(obs || (!use_prior && !(value && L == 1)));
 
   shift(pl);
-  if (use_prior) prior_sequences(pl, model, obs, prior, prior_ctx, r);
+  if (use_prior) {
+    prior_sequences(pl, model, obs, prior, prior_ctx, r);
+    if (pl->p.prior_mean)
+      memcpy(pl->mean, pl->cand + (size_t)pl->N * H * A, (size_t)H * A * sizeof *pl->mean);
+  }
   for (int it = 0; it < pl->p.iterations; it++) {
     sample(pl, r);
     score(pl, model, obs, prior, prior_ctx, value, value_ctx, C, P, L, r);

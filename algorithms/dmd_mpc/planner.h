@@ -10,7 +10,9 @@
 //             v_{H-1} (repeat) or init_var (zero))
 //   prior     M = floor(mixture N) sequences proposed by a prior policy (a callback: SAC's actor,
 //             a linear policy, or none), each rolled H steps through the model, one random model
-//             replica per row and step; made once per control step and kept for all iterations
+//             replica per row and step; made once per control step and kept for all iterations;
+//             with prior_mean the first of them also replaces the shifted mean (the DeMo Layer:
+//             the policy's plan, Phi(pi), is what the iterations sample around; needs M >= 1)
 //   I times:  sample N sequences a_i = m + sqrt(c) z_i, c = min((m - lo)^2/4, (hi - m)^2/4, v)
 //             (with keep_mean, a_0 = m itself, unperturbed: MJPC's predictive sampling keeps its
 //             nominal, so a plan that scored well is scored again after the shift; the authors'
@@ -70,7 +72,8 @@
   X(BOOL, terminate, "false", "", "mask rewards after a predicted terminal state")                   \
   X(BOOL, keep_mean, "false", "", "candidate 0 is the mean itself, unperturbed (predictive sampling)") \
   X(CHOICE, act, "sample", "sample|mean", "action while training: drawn by weight, or the mean") \
-  X(INT, tail_steps, "0", "[0, 10000]", "prior-policy steps after H whose rewards are added")
+  X(INT, tail_steps, "0", "[0, 10000]", "prior-policy steps after H whose rewards are added") \
+  X(BOOL, prior_mean, "false", "", "the first prior sequence becomes the mean each control step")
 PARAMS_DEFINE(PlannerParams, planner_params_register, PLANNER_PARAMS)
 
 enum { UTILITY_EXP, UTILITY_ELITE, UTILITY_COST };   // order of the utility choice
