@@ -50,10 +50,10 @@ void mpc_model_save(const MpcModel *m, CkptWriter *w) {
 
 int mpc_model_load(MpcModel *m, CkptReader *r, char *err, size_t errsz) {
   if (m->kind != MPC_MODEL_ENSEMBLE) return 0;
-  return ensemble_load(&m->ens, r, "ensemble", err, errsz) ||
-                 ckpt_get(r, "rng.fit", &m->fit, sizeof m->fit, err, errsz)
-             ? -1
-             : 0;
+  if (ensemble_load(&m->ens, r, "ensemble", err, errsz) ||
+      ckpt_get(r, "rng.fit", &m->fit, sizeof m->fit, err, errsz))
+    return -1;
+  return 0;
 }
 
 int mpc_init(Mpc *c, const PlannerParams *pp, MpcModel *m, Env *env, char *err, size_t errsz) {
