@@ -12,6 +12,7 @@ Episode episode_run(Env *e, Rng *reset, PolicyFn pi, void *ctx) {
   Episode ep = {0};
   EnvStep st = {0};
   env_reset(e, reset, obs);
+  double x0 = e->m->nq > 0 ? e->d->qpos[0] : 0.0;
   while (!st.terminated && !st.truncated) {
     pi(ctx, obs, act);
     env_step(e, act, obs, &st);
@@ -21,30 +22,40 @@ Episode episode_run(Env *e, Rng *reset, PolicyFn pi, void *ctx) {
   ep.terminated = st.terminated;
   ep.truncated = st.truncated;
   ep.diverged = st.diverged;
+  ep.speed = e->m->nq > 0 ? (e->d->qpos[0] - x0) / (ep.len * e->dt) : 0.0;
   free(obs);
   free(act);
   return ep;
 }
 
-double episodes_evaluate(Run *run, CsvLog *log, Env *env, PolicyFn pi, void *ctx) {
-  const RunParams *p = &run->cli->run;
+void episodes_log(Run *run, CsvLog *log, int64_t index, int64_t episode, const Episode *ep) {
+  csv_i(log, run->step);
+  csv_i(log, index);
+  csv_i(log, episode);
+  csv_d(log, ep->ret);
+  csv_i(log, ep->len);
+  csv_d(log, run_wall(run));
+  csv_end(log);
+}
+
+double episodes_evaluate_at(Run *run, CsvLog *log, int64_t index, int64_t episodes, Env *env,
+                            PolicyFn pi, void *ctx) {
   double total = 0;
-  for (int64_t j = 0; j < p->eval_episodes; j++) {
+  for (int64_t j = 0; j < episodes; j++) {
     // the same start states for every algorithm and every evaluation point
     Rng reset;
-    rng_init_sub(&reset, (uint32_t)p->seed, RNG_STREAM_EVAL, (uint64_t)j);
+    rng_init_sub(&reset, (uint32_t)run->cli->run.seed, RNG_STREAM_EVAL, (uint64_t)j);
     Episode ep = episode_run(env, &reset, pi, ctx);
-    csv_i(log, run->step);
-    csv_i(log, run->eval_index);
-    csv_i(log, j);
-    csv_d(log, ep.ret);
-    csv_i(log, ep.len);
-    csv_d(log, run_wall(run));
-    csv_end(log);
+    episodes_log(run, log, index, j, &ep);
     total += ep.ret;
   }
+  return total / (double)episodes;
+}
+
+double episodes_evaluate(Run *run, CsvLog *log, Env *env, PolicyFn pi, void *ctx) {
+  double mean = episodes_evaluate_at(run, log, run->eval_index, run->cli->run.eval_episodes, env,
+                                     pi, ctx);
   run->eval_index++;
-  double mean = total / (double)p->eval_episodes;
   progress_eval(&run->progress, mean);
   return mean;
 }

@@ -27,6 +27,8 @@ typedef struct {
   double ret;   // undiscounted return
   int len;      // steps
   int terminated, truncated, diverged;
+  double speed;   // mean velocity of the first generalised coordinate over the episode: the
+                  // torso's forward speed (m/s) on the quadruped and the locomotion tasks
 } Episode;
 
 // One whole episode of pi on e from a reset drawn from `reset`.
@@ -38,6 +40,15 @@ Episode episode_run(Env *e, Rng *reset, PolicyFn pi, void *ctx);
 // log (normally &run->eval), advances run->eval_index, updates the progress line, and returns
 // the mean return.
 double episodes_evaluate(Run *run, CsvLog *log, Env *env, PolicyFn pi, void *ctx);
+
+// One row of eval.csv's format for episode `episode` of evaluation `index`.
+void episodes_log(Run *run, CsvLog *log, int64_t index, int64_t episode, const Episode *ep);
+
+// The same protocol for a second policy at the same evaluation point (e.g. the MPC beside the
+// actor, or a policy without the layer beside it): `episodes` episodes from the same start
+// states, rows with eval = index; nothing else changes. Returns the mean return.
+double episodes_evaluate_at(Run *run, CsvLog *log, int64_t index, int64_t episodes, Env *env,
+                            PolicyFn pi, void *ctx);
 
 // Map an action in [-1, 1]^A (a squashed policy's output) onto the task's bounds.
 void action_from_unit(const Env *e, const double *unit, double *act);

@@ -115,6 +115,7 @@ static void usage(const Cli *c) {
   print_flag(f, "--resume", NULL, "continue the run in --out from its last checkpoint");
   print_flag(f, "--progress", "WHEN", "progress line on stderr: auto, always or never");
   print_flag(f, "--quiet", NULL, "no progress line and no parameter summary");
+  print_flag(f, "--print-config", NULL, "print every resolved parameter as INI and exit");
   print_flag(f, "--help", NULL, "show this help and exit");
   print_flag(f, "--version", NULL, "show the version and exit");
   fprintf(f, "\nParameters (precedence: defaults < --config < --set < the flags above):\n");
@@ -132,7 +133,7 @@ static void version(const Cli *c) {
 // suggest the closest known flag for an unknown one
 static void unknown_option(const Cli *c, const char *name) {
   static const char *fixed[] = {"--out", "--config", "--set", "--resume", "--progress",
-                                "--quiet", "--help", "--version"};
+                                "--quiet", "--print-config", "--help", "--version"};
   const char *cands[64];
   int n = 0;
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) cands[n++] = fixed[i];
@@ -180,7 +181,7 @@ void cli_parse(Cli *c, int argc, char **argv) {
     snprintf(name, sizeof name, "%.*s", (int)(eq ? (size_t)(eq - arg) : strlen(arg)), arg);
     if (eq) value = eq + 1;
     int is_switch = strcmp(name, "--resume") == 0 || strcmp(name, "--quiet") == 0 ||
-                    strcmp(name, "--version") == 0;
+                    strcmp(name, "--version") == 0 || strcmp(name, "--print-config") == 0;
     const CliFlag *fl = find_flag(c, name);
     int known = is_switch || fl || strcmp(name, "--out") == 0 || strcmp(name, "--config") == 0 ||
                 strcmp(name, "--set") == 0 || strcmp(name, "--progress") == 0;
@@ -199,6 +200,8 @@ void cli_parse(Cli *c, int argc, char **argv) {
       c->resume = true;
     } else if (strcmp(name, "--quiet") == 0) {
       c->quiet = true;
+    } else if (strcmp(name, "--print-config") == 0) {
+      c->print_config = true;
     } else if (strcmp(name, "--out") == 0) {
       if (!*value || strlen(value) >= sizeof c->out - 64)
         fail_usage("--out: bad directory '%s'", value);
@@ -287,6 +290,10 @@ static void standard_meta(Cli *c) {
 void cli_finish(Cli *c) {
   char err[4096], path[4200];
   if (cfg_apply(&c->cfg, 1, err, sizeof err)) fail_usage("%s", err);
+  if (c->print_config) {   // what a run would use, without starting one
+    cfg_write_ini(&c->cfg, stdout);
+    exit(EXIT_OK);
+  }
 
   if (!*c->out) {
     if (c->flags & CLI_ENV)

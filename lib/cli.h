@@ -9,6 +9,8 @@
 //   --set KEY=VALUE    one parameter, e.g. --set sac.batch_size=64 (repeatable; later wins)
 //   --resume           continue the run in --out from its checkpoint (or start it if it has none)
 //   --progress=auto|always|never, --quiet, --help, --version
+//   --print-config     print every resolved parameter (an INI file, like the manifest's tables)
+//                      and exit 0 without touching --out
 // Precedence: defaults < the run's manifest (with --resume) < --config < --set < dedicated flags.
 //
 // A program reads like this:
@@ -54,7 +56,7 @@ typedef struct {
   RunParams run;         // the [run] section
   // options that do not change results (not parameters, not in the manifest's tables)
   char out[4096];
-  bool resume, quiet;
+  bool resume, quiet, print_config;
   ProgressMode progress;
   // state after cli_finish
   bool resuming;         // --resume found a manifest in out: the program may load its checkpoint

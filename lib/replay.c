@@ -109,6 +109,17 @@ static void copy_row(const Replay *rb, size_t s, ReplayBatch *out, size_t i) {
   out->trunc[i] = rb->trunc[s] ? 1.0f : 0.0f;
 }
 
+ReplayBatch replay_batch_tail(const ReplayBatch *b, int first, int obs_dim, int act_dim) {
+  size_t O = (size_t)obs_dim, A = (size_t)act_dim, f = (size_t)first;
+  return (ReplayBatch){.B = b->B - first,
+                       .obs = b->obs + f * O,
+                       .act = b->act + f * A,
+                       .rew = b->rew + f,
+                       .next_obs = b->next_obs + f * O,
+                       .term = b->term + f,
+                       .trunc = b->trunc + f};
+}
+
 void replay_sample(const Replay *rb, Rng *r, int B, ReplayBatch *out) {
   assert(rb->size >= 1 && B <= out->B);
   // a uniform age, mapped to its slot: only filled rows, wherever the ring starts

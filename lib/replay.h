@@ -45,6 +45,10 @@ size_t replay_slot(const Replay *rb, size_t i);
 int replay_batch_init(ReplayBatch *b, int B, int obs_dim, int act_dim, char *err, size_t errsz);
 void replay_batch_free(ReplayBatch *b);
 
+// The rows first..b->B-1 of b as a batch of their own (no copy: it points into b), e.g. to fill
+// one batch from two buffers.
+ReplayBatch replay_batch_tail(const ReplayBatch *b, int first, int obs_dim, int act_dim);
+
 // Draw B rows uniformly with replacement from the stored rows (size >= 1) into out: row i is the
 // slot replay_slot(rb, rng_below(r, size)).
 void replay_sample(const Replay *rb, Rng *r, int B, ReplayBatch *out);

@@ -26,6 +26,7 @@
 #include "checkpoint.h"
 #include "env.h"
 #include "episodes.h"
+#include "mpc.h"
 #include "planner.h"
 
 static char err[4096];
@@ -1226,4 +1227,60 @@ Test(sim_model, save_load_decision) {
   char cmd[96];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   cr_expect_eq(system(cmd), 0);
+}
+
+// mpc_imagine adds the transitions of the plan just acted on, as the model predicts them: with the
+// simulator as the model they equal stepping a copy of the task with the plan's actions from the
+// acting state (rewards, observations, terminations), chained row to row, H of them
+Test(mpc, imagine_follows_the_plan) {
+  EnvOptions eo;
+  Env *real = make("HalfCheetah", &eo);
+  int O = real->obs_dim, A = real->act_dim;
+  PlannerParams p = defaults();
+  p.horizon = 5;
+  p.samples = 8;
+  p.iterations = 2;
+  MpcModel m;
+  Mpc c;
+  cr_assert_eq(mpc_model_init(&m, MPC_MODEL_SIM, &eo, real, NULL, 1, err, sizeof err), 0, "%s",
+               err);
+  cr_assert_eq(mpc_init(&c, &p, &m, real, err, sizeof err), 0, "%s", err);
+  c.training = 1;
+  rng_init(&c.rng, 3, RNG_STREAM_PLANNER);
+  planner_reset(&c.planner);
+  Rng reset;
+  rng_init(&reset, 2, RNG_STREAM_RESET);
+  double obs[64], act[16], next[64], u[16], state[256];
+  env_reset(real, &reset, obs);
+  cr_assert_leq(env_state_size(real), 256);
+  mpc_act(&c, obs, act);
+  Replay out;
+  cr_assert_eq(replay_init(&out, 100, O, A, err, sizeof err), 0, "%s", err);
+  env_get_state(real, state);
+  float plan[5 * 16];   // (H, A) the plan acted on
+  memcpy(plan, c.planner.mean, sizeof(float) * 5 * A);
+  mpc_imagine(&c, obs, &out);
+  cr_assert_eq(out.size, 5);
+  for (int h = 0; h < 5; h++) {
+    for (int j = 0; j < A; j++) u[j] = plan[h * A + j];
+    cr_expect(!memcmp(out.act + (size_t)h * A, plan + h * A, A * sizeof(float)), "step %d action", h);
+    double a[16];
+    action_from_unit(real, u, a);
+    EnvStep st;
+    double *from = h == 0 ? obs : next;
+    for (int j = 0; j < O; j++)
+      cr_expect_eq(out.obs[(size_t)h * O + j], (float)from[j], "step %d obs %d", h, j);
+    env_step(real, a, next, &st);
+    cr_expect_eq(out.rew[h], (float)st.reward, "step %d reward", h);
+    cr_expect_eq(out.term[h], st.terminated);
+    for (int j = 0; j < O; j++)
+      cr_expect_eq(out.next_obs[(size_t)h * O + j], (float)next[j], "step %d next obs %d", h, j);
+  }
+  // the first imagined action is the one acted on
+  for (int j = 0; j < A; j++) cr_expect_eq(c.unit[j], plan[j]);
+  replay_free(&out);
+  mpc_free(&c);
+  mpc_model_free(&m);
+  env_free(real);
+  env_options_free(&eo);
 }

@@ -348,3 +348,26 @@ Test(replay, indices_beyond_2_to_the_31) {
   last_slots(1000000, 2200);
 }
 #endif
+
+// one batch filled from two buffers through replay_batch_tail: the first rows from one, the rest
+// from the other, each row whole (as DeMoRL mixes real and model transitions)
+Test(replay, batch_tail_fills_the_rest) {
+  Replay a, b;
+  ReplayBatch batch;
+  cr_assert_eq(replay_init(&a, 4, O, A, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(replay_init(&b, 4, O, A, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(replay_batch_init(&batch, 5, O, A, err, sizeof err), 0, "%s", err);
+  add_k(&a, 7);
+  add_k(&b, 40);
+  ReplayBatch rest = replay_batch_tail(&batch, 2, O, A);
+  cr_assert_eq(rest.B, 3);
+  Rng r;
+  rng_init(&r, 1, RNG_STREAM_DATA);
+  replay_sample(&a, &r, 2, &batch);
+  replay_sample(&b, &r, 3, &rest);
+  for (int i = 0; i < 2; i++) check_row(&batch, i, 7);
+  for (int i = 2; i < 5; i++) check_row(&batch, i, 40);
+  replay_batch_free(&batch);
+  replay_free(&a);
+  replay_free(&b);
+}

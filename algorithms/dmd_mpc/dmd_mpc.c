@@ -61,31 +61,8 @@
   X(INT, log_every, "1", "[1, 1e9]", "control steps between rows of algo.csv")
 PARAMS_DEFINE(DmdParams, dmd_params_register, DMD_PARAMS)
 
-#define ALGO_HEADER "step,best_return,mean_return,weight_entropy,solve_ms,wall_s"
-#define MODEL_HEADER "step,epochs,train_loss,holdout_mse,stopped_early,wall_s"
 
 // ---- HARNESS ----
-
-static void log_plan(Run *run, const PlanStats *st) {
-  csv_i(&run->algo, run->step);
-  csv_d(&run->algo, st->best_return);
-  csv_d(&run->algo, st->mean_return);
-  csv_d(&run->algo, st->weight_entropy);
-  csv_d(&run->algo, st->solve_ms);
-  csv_d(&run->algo, run_wall(run));
-  csv_end(&run->algo);
-}
-
-static void train_model(Run *run, CsvLog *log, MpcModel *m, const Replay *data) {
-  EnsembleStats st = mpc_model_train(m, data);
-  csv_i(log, run->step);
-  csv_i(log, st.epochs);
-  csv_d(log, st.train_loss);
-  csv_d(log, st.holdout_mse);
-  csv_i(log, st.stopped_early);
-  csv_d(log, run_wall(run));
-  csv_end(log);
-}
 
 static void save(const Mpc *c, const Replay *data, const TrainEnv *te, const Rng *explore,
                  CkptWriter *w) {
@@ -170,9 +147,9 @@ int main(int argc, char **argv) {
 
   Run run;
   double ret = NAN;
-  CkptReader *ck = run_start(&run, &cli, TRAIN_CSV_HEADER, EVAL_CSV_HEADER, ALGO_HEADER);
+  CkptReader *ck = run_start(&run, &cli, TRAIN_CSV_HEADER, EVAL_CSV_HEADER, MPC_PLAN_HEADER);
   CsvLog *model_log =
-      m.kind == MPC_MODEL_ENSEMBLE ? run_open_log(&run, ck, "model.csv", MODEL_HEADER) : NULL;
+      m.kind == MPC_MODEL_ENSEMBLE ? run_open_log(&run, ck, "model.csv", MPC_MODEL_HEADER) : NULL;
   if (ck) {
     load(&mpc, &data, &te, &explore, ck);
     ckpt_close(ck);
@@ -200,7 +177,7 @@ int main(int argc, char **argv) {
     } else {
       mpc_act(&mpc, te.obs, act);
       for (int i = 0; i < A; i++) unit[i] = mpc.unit[i];
-      if (run.step % p.log_every == 0) log_plan(&run, &mpc.stats);
+      if (run.step % p.log_every == 0) mpc_log_plan(&mpc, &run, &run.algo);
     }
     EnvStep st;
     if (train_env_step(&te, &run, act, &st)) planner_reset(&mpc.planner);
@@ -209,7 +186,7 @@ int main(int argc, char **argv) {
     if (m.kind == MPC_MODEL_ENSEMBLE) {
       if (!st.diverged)
         replay_add(&data, te.prev_obs, unit, st.reward, te.next_obs, st.terminated, st.truncated);
-      if (run.step % p.train_every == 0 && data.size > 1) train_model(&run, model_log, &m, &data);
+      if (run.step % p.train_every == 0 && data.size > 1) mpc_model_train_logged(&m, &data, &run, model_log);
     }
     run_progress(&run);
   }

@@ -42,6 +42,17 @@ EnsembleStats mpc_model_train(MpcModel *m, const Replay *data) {
   return ensemble_train(&m->ens, data, &m->fit);
 }
 
+void mpc_model_train_logged(MpcModel *m, const Replay *data, Run *run, CsvLog *log) {
+  EnsembleStats st = mpc_model_train(m, data);
+  csv_i(log, run->step);
+  csv_i(log, st.epochs);
+  csv_d(log, st.train_loss);
+  csv_d(log, st.holdout_mse);
+  csv_i(log, st.stopped_early);
+  csv_d(log, run_wall(run));
+  csv_end(log);
+}
+
 void mpc_model_save(const MpcModel *m, CkptWriter *w) {
   if (m->kind != MPC_MODEL_ENSEMBLE) return;
   ensemble_save(&m->ens, w, "ensemble");
@@ -85,6 +96,37 @@ void mpc_act(Mpc *c, const double *obs, double *act) {
               c->training, &c->rng, c->unit, &c->stats);
   for (int i = 0; i < c->env->act_dim; i++) c->unitd[i] = c->unit[i];
   action_from_unit(c->env, c->unitd, act);
+}
+
+void mpc_log_plan(const Mpc *c, Run *run, CsvLog *log) {
+  csv_i(log, run->step);
+  csv_d(log, c->stats.best_return);
+  csv_d(log, c->stats.mean_return);
+  csv_d(log, c->stats.weight_entropy);
+  csv_d(log, c->stats.solve_ms);
+  csv_d(log, run_wall(run));
+  csv_end(log);
+}
+
+void mpc_imagine(Mpc *c, const double *obs, Replay *out) {
+  PlanModel *pm = &c->model->pm;
+  int H = c->planner.H, A = c->planner.A, O = c->planner.O;
+  float rew, *next = xmalloc((size_t)O, sizeof *next, "observation");   // (O)
+  double *s = xmalloc((size_t)(2 * O + A), sizeof *s, "transition");    // s (O), s' (O), a (A)
+  double *s1 = s + O, *a = s + 2 * O;
+  uint8_t done = 0;
+  memcpy(s, obs, (size_t)O * sizeof *s);
+  pm->start(pm->ctx, 1, 1);
+  for (int h = 0; h < H && !done; h++) {
+    const float *ah = c->planner.mean + (size_t)h * A;
+    pm->advance(pm->ctx, ah, &c->rng, &rew, next, &done);
+    for (int j = 0; j < A; j++) a[j] = ah[j];
+    for (int j = 0; j < O; j++) s1[j] = next[j];
+    replay_add(out, s, a, rew, s1, done, 0);
+    memcpy(s, s1, (size_t)O * sizeof *s);
+  }
+  free(next);
+  free(s);
 }
 
 void mpc_policy(void *ctx, const double *obs, double *act) {

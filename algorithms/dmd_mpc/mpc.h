@@ -16,6 +16,7 @@
 #include "planner.h"
 #include "replay.h"
 #include "rng.h"
+#include "run.h"
 
 typedef enum { MPC_MODEL_SIM, MPC_MODEL_ENSEMBLE } MpcModelKind;   // a parameter's choice order
 
@@ -38,6 +39,10 @@ void mpc_model_free(MpcModel *m);
 
 // ensemble: train on all of data (actions in the unit box); the simulator has nothing to learn
 EnsembleStats mpc_model_train(MpcModel *m, const Replay *data);
+
+// mpc_model_train, then one row of MPC_MODEL_HEADER in log (step = run->step, wall_s after it)
+#define MPC_MODEL_HEADER "step,epochs,train_loss,holdout_mse,stopped_early,wall_s"
+void mpc_model_train_logged(MpcModel *m, const Replay *data, Run *run, CsvLog *log);
 
 // the ensemble and its training stream (nothing for the simulator)
 void mpc_model_save(const MpcModel *m, CkptWriter *w);
@@ -66,6 +71,17 @@ void mpc_free(Mpc *c);
 // One control step at observation obs (env's current state): act (A) in the task's bounds, the
 // same action in the unit box in c->unit, diagnostics in c->stats.
 void mpc_act(Mpc *c, const double *obs, double *act);
+
+// One row of MPC_PLAN_HEADER in log: the diagnostics of the last control step (solve_ms is wall
+// time, like wall_s: the two columns that differ between reruns).
+#define MPC_PLAN_HEADER "step,best_return,mean_return,weight_entropy,solve_ms,wall_s"
+void mpc_log_plan(const Mpc *c, Run *run, CsvLog *log);
+
+// Imagined data (the MBPO / MoPAC reading of DeMoRL): right after mpc_act at obs (the model still
+// at obs), roll the plan just chosen (the planner's mean: the sequence acted on) once through the
+// model, one random replica per step, and add its H predicted transitions (s_h, a_h, r_h,
+// s_{h+1}, done_h) to out; a predicted terminal state ends them. Draws from c->rng.
+void mpc_imagine(Mpc *c, const double *obs, Replay *out);
 
 // The controller as an evaluation policy (episodes.h PolicyFn): the planner is reset at each
 // episode's start.

@@ -42,23 +42,10 @@
 #include "run.h"
 #include "sac_agent.h"
 
-#define ALGO_CSV_HEADER "step,update,q_loss,pi_loss,alpha,entropy,q_mean,wall_s"
-enum { NSTATS = 5 };   // the means in algo.csv
-
-typedef struct {
-  SacAgent agent;
-  Replay replay;
-  ReplayBatch batch;
-  Rng explore;              // random actions and policy samples
-  Rng update;               // minibatch indices and each update's policy noise
-  double sums[NSTATS];      // statistics of the updates since the last algo.csv row
-  int64_t nsum;
-} Sac;
-
 // ---- ALGO LOGIC ----
 
 // the action for obs in [-1, 1]^A: uniform during the random steps, then a sample of the policy
-static void explore_action(Sac *s, const SacParams *p, int64_t step, const double *obs,
+static void explore_action(SacLearner *s, const SacParams *p, int64_t step, const double *obs,
                            double *unit) {
   if (step < p->random_steps) {
     // rounded to float first, so the replay holds exactly the action taken
@@ -70,64 +57,23 @@ static void explore_action(Sac *s, const SacParams *p, int64_t step, const doubl
 }
 
 // one update on a fresh minibatch; returns its statistics
-static SacStats learn(Sac *s, const SacParams *p) {
+static SacStats learn(SacLearner *s, const SacParams *p) {
   SacStats st;
   replay_sample(&s->replay, &s->update, (int)p->batch_size, &s->batch);
   sac_agent_update(&s->agent, &s->batch, &s->update, &st);
   return st;
 }
 
-typedef struct {
-  SacAgent *agent;
-  const Env *env;
-  double *unit;   // (A)
-} Greedy;
-
-// the evaluation policy: tanh(mu) mapped onto the task's bounds
-static void greedy_policy(void *ctx, const double *obs, double *act) {
-  Greedy *g = ctx;
-  sac_agent_act1(g->agent, obs, g->unit, NULL);
-  action_from_unit(g->env, g->unit, act);
-}
-
 // ---- HARNESS ----
 
-// accumulate one update's statistics; every log_every updates write their means to algo.csv
-static void log_update(Run *run, Sac *s, const SacStats *st, int64_t log_every) {
-  const double v[NSTATS] = {st->q_loss, st->pi_loss, st->alpha, st->entropy, st->q_mean};
-  for (int k = 0; k < NSTATS; k++) s->sums[k] += v[k];
-  s->nsum++;
-  if (s->agent.updates % log_every != 0) return;
-  csv_i(&run->algo, run->step);
-  csv_i(&run->algo, s->agent.updates);
-  for (int k = 0; k < NSTATS; k++) {
-    csv_d(&run->algo, s->sums[k] / (double)s->nsum);
-    s->sums[k] = 0.0;
-  }
-  csv_d(&run->algo, run_wall(run));
-  csv_end(&run->algo);
-  s->nsum = 0;
-}
-
-static void save(const Sac *s, const TrainEnv *te, CkptWriter *w) {
-  sac_agent_save(&s->agent, w, "sac");
-  replay_save(&s->replay, w, "replay");
+static void save(const SacLearner *s, const TrainEnv *te, CkptWriter *w) {
+  sac_learner_save(s, w);
   train_env_save(te, w);
-  ckpt_put(w, "rng.explore", &s->explore, sizeof s->explore);
-  ckpt_put(w, "rng.update", &s->update, sizeof s->update);
-  ckpt_put(w, "algo.sums", s->sums, sizeof s->sums);
-  ckpt_put_i64(w, "algo.count", s->nsum);
 }
 
-static void load(Sac *s, TrainEnv *te, CkptReader *r) {
+static void load(SacLearner *s, TrainEnv *te, CkptReader *r) {
   char err[4400];
-  if (sac_agent_load(&s->agent, r, "sac", err, sizeof err) ||
-      replay_load(&s->replay, r, "replay", err, sizeof err) ||
-      train_env_load(te, r, err, sizeof err) ||
-      ckpt_get(r, "rng.explore", &s->explore, sizeof s->explore, err, sizeof err) ||
-      ckpt_get(r, "rng.update", &s->update, sizeof s->update, err, sizeof err) ||
-      ckpt_get(r, "algo.sums", s->sums, sizeof s->sums, err, sizeof err) ||
-      ckpt_get_i64(r, "algo.count", &s->nsum, err, sizeof err))
+  if (sac_learner_load(s, r, err, sizeof err) || train_env_load(te, r, err, sizeof err))
     fail_run("cannot resume: %s", err);
 }
 
@@ -153,29 +99,22 @@ int main(int argc, char **argv) {
   uint32_t seed = (uint32_t)cli.run.seed;
 
   // the agent, its replay and its streams, all from run.seed
-  Sac s = {0};
-  Rng init;
-  rng_init(&init, seed, RNG_STREAM_INIT);
-  if (sac_agent_init(&s.agent, &p, O, A, &init, err, sizeof err) ||
-      replay_init(&s.replay, (size_t)p.buffer_size, O, A, err, sizeof err) ||
-      replay_batch_init(&s.batch, (int)p.batch_size, O, A, err, sizeof err))
-    fail_run("%s", err);
-  rng_init(&s.explore, seed, RNG_STREAM_EXPLORE);
-  rng_init(&s.update, seed, RNG_STREAM_REPLAY);
+  SacLearner s;
+  if (sac_learner_init(&s, &p, O, A, seed, err, sizeof err)) fail_run("%s", err);
   TrainEnv te;
   train_env_init(&te, env, seed);
   double *unit = xmalloc((size_t)A, sizeof *unit, "action");   // (A) in [-1, 1]
   double *act = xmalloc((size_t)A, sizeof *act, "action");     // (A) in the task's bounds
-  Greedy greedy = {&s.agent, eval_env, xmalloc((size_t)A, sizeof(double), "action")};
+  SacGreedy greedy = {&s.agent, eval_env};
 
   Run run;
   double ret = NAN;
-  CkptReader *ck = run_start(&run, &cli, TRAIN_CSV_HEADER, EVAL_CSV_HEADER, ALGO_CSV_HEADER);
+  CkptReader *ck = run_start(&run, &cli, TRAIN_CSV_HEADER, EVAL_CSV_HEADER, SAC_ALGO_HEADER);
   if (ck) {
     load(&s, &te, ck);
     ckpt_close(ck);
   } else if (run_eval_due(&run)) {
-    ret = episodes_evaluate(&run, &run.eval, eval_env, greedy_policy, &greedy);   // step 0
+    ret = episodes_evaluate(&run, &run.eval, eval_env, sac_greedy_policy, &greedy);   // step 0
   }
 
   while (run.step < cli.run.steps) {
@@ -190,10 +129,10 @@ int main(int argc, char **argv) {
     if (run.step > p.random_steps && run.step % p.update_every == 0 && s.replay.size > 0)
       for (int64_t k = 0; k < p.gradient_steps; k++) {
         SacStats stats = learn(&s, &p);
-        log_update(&run, &s, &stats, p.log_every);
+        sac_log_update(&s.log, &run.algo, &s.agent, &stats, p.log_every, run.step, run_wall(&run));
       }
     if (run_eval_due(&run))
-      ret = episodes_evaluate(&run, &run.eval, eval_env, greedy_policy, &greedy);
+      ret = episodes_evaluate(&run, &run.eval, eval_env, sac_greedy_policy, &greedy);
     if (run_checkpoint_due(&run)) {
       CkptWriter *w = run_checkpoint_begin(&run);
       save(&s, &te, w);
@@ -205,11 +144,9 @@ int main(int argc, char **argv) {
   printf("%s: evaluation return %.6g after %lld steps (%s)\n", cli.prog, ret,
          (long long)run.step, cli.out);
   run_finish(&run);
-  free(unit), free(act), free(greedy.unit);
+  free(unit), free(act);
   train_env_free(&te);
-  replay_batch_free(&s.batch);
-  replay_free(&s.replay);
-  sac_agent_free(&s.agent);
+  sac_learner_free(&s);
   env_free(env);
   env_free(eval_env);
   env_options_free(&eo);

@@ -17,6 +17,7 @@
 #undef I
 
 #include "dist.h"
+#include "episodes.h"
 #include "fail.h"
 
 int sac_params_check(const SacParams *p, char *err, size_t errsz) {
@@ -402,4 +403,81 @@ int sac_agent_load(SacAgent *a, CkptReader *r, const char *prefix, char *err, si
     if (ckpt_get_i64(r, tag, counts[k], err, errsz)) return -1;
   }
   return 0;
+}
+
+// ---- what the programs driving an agent share ----
+
+void sac_log_update(SacLog *l, CsvLog *log, const SacAgent *a, const SacStats *st,
+                    int64_t log_every, int64_t step, double wall_s) {
+  const double v[SAC_LOG_STATS] = {st->q_loss, st->pi_loss, st->alpha, st->entropy, st->q_mean};
+  for (int k = 0; k < SAC_LOG_STATS; k++) l->sums[k] += v[k];
+  l->n++;
+  if (a->updates % log_every != 0) return;
+  csv_i(log, step);
+  csv_i(log, a->updates);
+  for (int k = 0; k < SAC_LOG_STATS; k++) {
+    csv_d(log, l->sums[k] / (double)l->n);
+    l->sums[k] = 0.0;
+  }
+  csv_d(log, wall_s);
+  csv_end(log);
+  l->n = 0;
+}
+
+int sac_learner_init(SacLearner *l, const SacParams *p, int obs_dim, int act_dim, uint32_t seed,
+                     char *err, size_t errsz) {
+  memset(l, 0, sizeof *l);
+  Rng init;
+  rng_init(&init, seed, RNG_STREAM_INIT);
+  if (sac_agent_init(&l->agent, p, obs_dim, act_dim, &init, err, errsz) ||
+      replay_init(&l->replay, (size_t)p->buffer_size, obs_dim, act_dim, err, errsz) ||
+      replay_batch_init(&l->batch, (int)p->batch_size, obs_dim, act_dim, err, errsz))
+    return -1;
+  rng_init(&l->explore, seed, RNG_STREAM_EXPLORE);
+  rng_init(&l->update, seed, RNG_STREAM_REPLAY);
+  return 0;
+}
+
+void sac_learner_free(SacLearner *l) {
+  replay_batch_free(&l->batch);
+  replay_free(&l->replay);
+  sac_agent_free(&l->agent);
+}
+
+void sac_learner_save(const SacLearner *l, CkptWriter *w) {
+  sac_agent_save(&l->agent, w, "sac");
+  replay_save(&l->replay, w, "replay");
+  ckpt_put(w, "rng.explore", &l->explore, sizeof l->explore);
+  ckpt_put(w, "rng.update", &l->update, sizeof l->update);
+  ckpt_put(w, "algo.sums", l->log.sums, sizeof l->log.sums);
+  ckpt_put_i64(w, "algo.count", l->log.n);
+}
+
+int sac_learner_load(SacLearner *l, CkptReader *r, char *err, size_t errsz) {
+  if (sac_agent_load(&l->agent, r, "sac", err, errsz) ||
+      replay_load(&l->replay, r, "replay", err, errsz) ||
+      ckpt_get(r, "rng.explore", &l->explore, sizeof l->explore, err, errsz) ||
+      ckpt_get(r, "rng.update", &l->update, sizeof l->update, err, errsz) ||
+      ckpt_get(r, "algo.sums", l->log.sums, sizeof l->log.sums, err, errsz) ||
+      ckpt_get_i64(r, "algo.count", &l->log.n, err, errsz))
+    return -1;
+  return 0;
+}
+
+void sac_greedy_policy(void *ctx, const double *obs, double *act) {
+  SacGreedy *g = ctx;
+  sac_agent_act1(g->agent, obs, act, NULL);   // in the unit box, then mapped in place
+  action_from_unit(g->env, act, act);
+}
+
+void sac_prior_fn(void *ctx, const float *obs, float *act, int n) {
+  sac_agent_act(ctx, obs, act, n, NULL);
+}
+
+void sac_q1_fn(void *ctx, const float *obs, const float *act, int n, float *v) {
+  sac_agent_q1(ctx, obs, act, n, v);
+}
+
+void sac_qmin_fn(void *ctx, const float *obs, const float *act, int n, float *v) {
+  sac_agent_qmin(ctx, obs, act, n, v);
 }

@@ -33,6 +33,8 @@
 
 #include "checkpoint.h"
 #include "config.h"
+#include "csvlog.h"
+#include "env.h"
 #include "nn.h"
 #include "optim.h"
 #include "replay.h"
@@ -141,5 +143,53 @@ void sac_agent_actor_step(SacAgent *a);
 // counts, log alpha, the update count) under tags starting with `prefix`.
 void sac_agent_save(const SacAgent *a, CkptWriter *w, const char *prefix);
 int sac_agent_load(SacAgent *a, CkptReader *r, const char *prefix, char *err, size_t errsz);
+
+// ---- what the programs driving an agent share (sac, demorl) ----
+
+// algo.csv: every log_every updates, the means of their statistics
+#define SAC_ALGO_HEADER "step,update,q_loss,pi_loss,alpha,entropy,q_mean,wall_s"
+enum { SAC_LOG_STATS = 5 };
+typedef struct {
+  double sums[SAC_LOG_STATS];   // statistics of the updates since the last row
+  int64_t n;
+} SacLog;
+
+// Add one update's statistics (a->updates already counts it); when a->updates is a multiple of
+// log_every, write the row (step, wall_s given) to log and start over.
+void sac_log_update(SacLog *l, CsvLog *log, const SacAgent *a, const SacStats *st,
+                    int64_t log_every, int64_t step, double wall_s);
+
+// The learner as a program runs it: the agent, its replay buffer (actions in the unit box), one
+// minibatch, the streams (seed, RNG_STREAM_EXPLORE) for acting and (seed, RNG_STREAM_REPLAY) for
+// minibatch indices and update noise, and the algo.csv accumulator.
+typedef struct {
+  SacAgent agent;
+  Replay replay;
+  ReplayBatch batch;
+  Rng explore, update;
+  SacLog log;
+} SacLearner;
+
+// Networks from (seed, RNG_STREAM_INIT), a replay of p->buffer_size rows, a batch of
+// p->batch_size. Returns 0, or -1 with err.
+int sac_learner_init(SacLearner *l, const SacParams *p, int obs_dim, int act_dim, uint32_t seed,
+                     char *err, size_t errsz);
+void sac_learner_free(SacLearner *l);
+void sac_learner_save(const SacLearner *l, CkptWriter *w);
+int sac_learner_load(SacLearner *l, CkptReader *r, char *err, size_t errsz);
+
+// The evaluation policy tanh(mu), mapped onto env's bounds, as an episodes.h PolicyFn
+// (sac_greedy_policy with ctx a SacGreedy).
+typedef struct {
+  SacAgent *agent;
+  const Env *env;
+} SacGreedy;
+void sac_greedy_policy(void *ctx, const double *obs, double *act);
+
+// The agent as the planner's prior policy (tanh(mu) of each row; planner.h PlanPolicyFn) and
+// terminal value (Q1 or min(Q1, Q2); PlanValueFn); ctx is the SacAgent.
+void sac_prior_fn(void *ctx, const float *obs, float *act, int n);
+void sac_q1_fn(void *ctx, const float *obs, const float *act, int n, float *v);
+void sac_qmin_fn(void *ctx, const float *obs, const float *act, int n, float *v);
 
 #endif
