@@ -42,6 +42,20 @@ same_logs a c && same_log eval_policy.csv a c && same_log speed.csv a c ||
   fail "the resumed run differs from the uninterrupted one"
 echo "ok: resume"
 
+# a real kill -9 after the first checkpoint
+$layer $base --policy a/policy.txt --steps 900 --out k1 >/dev/null || fail "long run"
+$layer $base --policy a/policy.txt --steps 900 --out k2 >/dev/null &
+pid=$!
+i=0
+while [ ! -f k2/checkpoint.bin ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+[ -f k2/DONE ] && echo "note: the run finished before it could be killed"
+$layer --out k2 --resume --quiet >/dev/null || fail "resume after kill -9"
+same_logs k1 k2 && same_log eval_policy.csv k1 k2 ||
+  fail "the run resumed after kill -9 differs from the uninterrupted one"
+echo "ok: resume after kill -9"
+
 # the layer on an ensemble learned online: reproducible, and it trains
 small="--env CartpoleBalance --model ensemble --policy a/policy.txt --steps 300 --eval-every 300
   --eval-episodes 1 --set env.max_steps=150 --set layer.train_every=100

@@ -73,6 +73,20 @@ $demorl --out d --resume --quiet >/dev/null || fail "resume"
 same_all a d || fail "the resumed run differs from the uninterrupted one"
 echo "ok: resume"
 
+# a real kill -9 after the first checkpoint of a longer run
+long="$small --steps 2400 --checkpoint-every 600"
+$demorl $long --out e >/dev/null || fail "long run"
+$demorl $long --out f >/dev/null &
+pid=$!
+i=0
+while [ ! -f f/checkpoint.bin ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+[ -f f/DONE ] && echo "note: the run finished before it could be killed"
+$demorl --out f --resume --quiet >/dev/null || fail "resume after kill -9"
+same_all e f || fail "the run resumed after kill -9 differs from the uninterrupted one"
+echo "ok: resume after kill -9"
+
 expect 2 "planner.prior_mean: DeMoRL's actor sequences are candidates only" \
   $demorl --set planner.prior_mean=true
 expect 2 "demorl.value: expected one of q1|min|none, got 'q3'" $demorl --set demorl.value=q3
