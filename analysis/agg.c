@@ -1,0 +1,704 @@
+// agg: job lists, run logs, groups, statistics and the summary files (see agg.h).
+#include "agg.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fail.h"
+#include "manifest.h"
+
+// ---- small helpers ----
+
+static char *xstrdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = xmalloc(n, 1, "string");
+  memcpy(d, s, n);
+  return d;
+}
+
+// dir/name, without doubling a trailing slash of dir
+static char *join(const char *dir, const char *name) {
+  size_t d = strlen(dir);
+  while (d > 1 && dir[d - 1] == '/') d--;
+  char *p = xmalloc(d + strlen(name) + 2, 1, "path");
+  sprintf(p, "%.*s/%s", (int)d, dir, name);
+  return p;
+}
+
+// Split s at whitespace in place into at most max fields; returns the number of fields found
+// (also those beyond max, so a caller can tell "too many").
+static int split_ws(char *s, char **f, int max) {
+  int k = 0;
+  for (;;) {
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\v' || *s == '\f') s++;
+    if (!*s) return k;
+    if (k < max) f[k] = s;
+    k++;
+    while (*s && !(*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\v' || *s == '\f'))
+      s++;
+    if (*s) *s++ = 0;
+  }
+}
+
+int agg_parse_uint(const char *s, uint64_t max, uint64_t *out) {
+  if (!*s) return -1;
+  uint64_t v = 0;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9') return -1;
+    unsigned d = (unsigned)(*s - '0');
+    if (v > (max - d) / 10) return -1;   // v * 10 + d > max
+    v = v * 10 + d;
+  }
+  *out = v;
+  return 0;
+}
+
+// the whole of s is one number (strtod's syntax, under the C locale)
+static int parse_double(const char *s, double *out) {
+  char *end;
+  if (!*s) return -1;
+  // subnormals set ERANGE yet read back exactly, and overflow shows as an infinity: errno says
+  // nothing the callers' checks do not
+  *out = strtod(s, &end);
+  return *end ? -1 : 0;
+}
+
+// ---- the job list ----
+
+static void jobs_push(AggJobs *jobs, size_t *room, char **f, uint32_t seed, int line) {
+  if (jobs->n == *room) {
+    *room = *room ? 2 * *room : 16;
+    jobs->job = realloc(jobs->job, *room * sizeof *jobs->job);
+    if (!jobs->job) fail_run("out of memory reading a job list");
+  }
+  AggJob *j = &jobs->job[jobs->n++];
+  j->label = xstrdup(f[0]);
+  j->task = xstrdup(f[1]);
+  j->seed = seed;
+  j->dir = xstrdup(f[3]);
+  j->line = line;
+}
+
+int agg_jobs_read(AggJobs *jobs, const char *path, char *err, size_t errsz) {
+  jobs->job = NULL;
+  jobs->n = 0;
+  FILE *f = fopen(path, "r");
+  if (!f) return fail_msg(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+  char *line = NULL;
+  size_t cap = 0, room = 0;
+  int lineno = 0, rc = 0;
+  while (rc == 0 && getline(&line, &cap, f) >= 0) {
+    lineno++;
+    char *fld[4];
+    int k = split_ws(line, fld, 4);
+    if (k == 0 || fld[0][0] == '#') continue;
+    if (k != 4) {
+      rc = fail_msg(err, errsz, "%s:%d: %d field%s, expected 4: LABEL TASK SEED DIR", path, lineno,
+                    k, k == 1 ? "" : "s");
+      break;
+    }
+    // names become CSV fields, which are written unquoted
+    for (int i = 0; i < 2 && rc == 0; i++)
+      if (strpbrk(fld[i], ",\""))
+        rc = fail_msg(err, errsz, "%s:%d: %s '%s' contains a comma or a quote", path, lineno,
+                      i ? "TASK" : "LABEL", fld[i]);
+    uint64_t seed = 0;
+    if (rc == 0 && agg_parse_uint(fld[2], UINT32_MAX, &seed))
+      rc = fail_msg(err, errsz, "%s:%d: bad seed '%s' (expected an integer in [0, 4294967295])",
+                    path, lineno, fld[2]);
+    for (size_t i = 0; i < jobs->n && rc == 0; i++) {
+      const AggJob *o = &jobs->job[i];
+      if (o->seed == seed && !strcmp(o->label, fld[0]) && !strcmp(o->task, fld[1]))
+        rc = fail_msg(err, errsz, "%s:%d: run %s %s seed %llu is listed twice (lines %d and %d)",
+                      path, lineno, fld[0], fld[1], (unsigned long long)seed, o->line, lineno);
+    }
+    if (rc == 0) jobs_push(jobs, &room, fld, (uint32_t)seed, lineno);
+  }
+  if (rc == 0 && ferror(f)) rc = fail_msg(err, errsz, "%s: cannot read: %s", path, strerror(errno));
+  free(line);
+  fclose(f);
+  if (rc == 0 && jobs->n == 0) rc = fail_msg(err, errsz, "%s: no runs listed", path);
+  if (rc) agg_jobs_free(jobs);
+  return rc;
+}
+
+void agg_jobs_free(AggJobs *jobs) {
+  for (size_t i = 0; i < jobs->n; i++) {
+    free(jobs->job[i].label);
+    free(jobs->job[i].task);
+    free(jobs->job[i].dir);
+  }
+  free(jobs->job);
+  jobs->job = NULL;
+  jobs->n = 0;
+}
+
+static int exists(const char *dir, const char *name) {
+  char *p = join(dir, name);
+  struct stat st;
+  int ok = stat(p, &st) == 0 && S_ISREG(st.st_mode);
+  free(p);
+  return ok;
+}
+
+const char *agg_run_missing(const char *dir) {
+  struct stat st;
+  if (stat(dir, &st) || !S_ISDIR(st.st_mode)) return "no directory";
+  if (!exists(dir, "DONE")) return "no DONE";
+  if (!exists(dir, "eval.csv")) return "no eval.csv";
+  return NULL;
+}
+
+size_t agg_report_missing(const AggJobs *jobs, FILE *f) {
+  size_t missing = 0;
+  for (size_t i = 0; i < jobs->n; i++) {
+    const AggJob *j = &jobs->job[i];
+    const char *why = agg_run_missing(j->dir);
+    if (!why) continue;
+    fprintf(f, "%s: missing run %s %s seed %lu: %s (%s)\n", fail_prog(), j->label, j->task,
+            (unsigned long)j->seed, j->dir, why);
+    missing++;
+  }
+  return missing;
+}
+
+// ---- one run ----
+
+static void curve_push(AggCurve *c, size_t *room, int64_t step) {
+  if (c->n == *room) {
+    *room = *room ? 2 * *room : 64;
+    c->step = realloc(c->step, *room * sizeof *c->step);
+    c->ret = realloc(c->ret, *room * sizeof *c->ret);
+    if (!c->step || !c->ret) fail_run("out of memory reading an eval.csv");
+  }
+  c->step[c->n] = step;
+  c->ret[c->n] = 0.0;
+  c->n++;
+}
+
+int agg_curve_read(AggCurve *c, const char *path, char *err, size_t errsz) {
+  static const char *cols[6] = {"step", "eval", "episode", "return", "length", "wall_s"};
+  c->step = NULL;
+  c->ret = NULL;
+  c->n = 0;
+  FILE *f = fopen(path, "r");
+  if (!f) return fail_msg(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+  char *line = NULL;
+  size_t cap = 0, room = 0;
+  int lineno = 0, rc = 0;
+  ssize_t len;
+  uint64_t eval = 0;     // index of the evaluation being read
+  double sum = 0.0;      // of its returns, in file order
+  long long count = 0;   // its rows
+  while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+    lineno++;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+    if (lineno == 1) {
+      if (strcmp(line, AGG_EVAL_HEADER))
+        rc = fail_msg(err, errsz, "%s:1: bad header '%.80s' (expected %s)", path, line,
+                      AGG_EVAL_HEADER);
+      continue;
+    }
+    char *fld[6];
+    int k = 0;
+    for (char *s = line;; s++) {
+      char *comma = strchr(s, ',');
+      if (k < 6) fld[k] = s;
+      k++;
+      if (!comma) break;
+      *comma = 0;
+      s = comma;
+    }
+    if (k != 6) {
+      rc = fail_msg(err, errsz, "%s:%d: %d column%s, expected 6 (%s)", path, lineno, k,
+                    k == 1 ? "" : "s", AGG_EVAL_HEADER);
+      break;
+    }
+    uint64_t v[6];   // the integer columns
+    double d[6];     // the real ones
+    for (int i = 0; i < 6 && rc == 0; i++) {
+      int real = i == 3 || i == 5;
+      if (real ? parse_double(fld[i], &d[i]) : agg_parse_uint(fld[i], INT64_MAX, &v[i]))
+        rc = fail_msg(err, errsz, "%s:%d: %s: not %s: '%.40s'", path, lineno, cols[i],
+                      real ? "a number" : "a non-negative integer", fld[i]);
+    }
+    if (rc) break;
+    if (!isfinite(d[3])) {
+      rc = fail_msg(err, errsz, "%s:%d: return is not finite: '%s'", path, lineno, fld[3]);
+      break;
+    }
+    int64_t step = (int64_t)v[0];
+    if (c->n > 0 && v[1] == eval) {
+      // another episode of the same evaluation
+      if (step != c->step[c->n - 1])
+        rc = fail_msg(err, errsz, "%s:%d: step %lld in evaluation %llu, which is at step %lld",
+                      path, lineno, (long long)step, (unsigned long long)eval,
+                      (long long)c->step[c->n - 1]);
+      sum += d[3];
+      count++;
+      continue;
+    }
+    if (c->n > 0) {
+      int64_t prev = c->step[c->n - 1];
+      if (v[1] < eval)
+        rc = fail_msg(err, errsz, "%s:%d: evaluation index %llu after %llu", path, lineno,
+                      (unsigned long long)v[1], (unsigned long long)eval);
+      else if (step < prev)
+        rc = fail_msg(err, errsz, "%s:%d: step %lld decreases (previous evaluation at %lld)",
+                      path, lineno, (long long)step, (long long)prev);
+      else if (step == prev)
+        rc = fail_msg(err, errsz, "%s:%d: evaluation %llu repeats step %lld", path, lineno,
+                      (unsigned long long)v[1], (long long)step);
+      if (rc) break;
+      c->ret[c->n - 1] = sum / (double)count;
+    }
+    curve_push(c, &room, step);
+    eval = v[1];
+    sum = d[3];
+    count = 1;
+  }
+  if (rc == 0 && ferror(f)) rc = fail_msg(err, errsz, "%s: cannot read: %s", path, strerror(errno));
+  free(line);
+  fclose(f);
+  if (rc == 0 && lineno == 0)
+    rc = fail_msg(err, errsz, "%s:1: empty file (expected the header %s)", path, AGG_EVAL_HEADER);
+  else if (rc == 0 && c->n == 0)
+    rc = fail_msg(err, errsz, "%s:%d: no evaluation rows", path, lineno);
+  if (rc) {
+    agg_curve_free(c);
+    return rc;
+  }
+  c->ret[c->n - 1] = sum / (double)count;
+  return 0;
+}
+
+void agg_curve_free(AggCurve *c) {
+  free(c->step);
+  free(c->ret);
+  c->step = NULL;
+  c->ret = NULL;
+  c->n = 0;
+}
+
+// ---- groups ----
+
+void agg_set_init(AggSet *s) {
+  s->group = NULL;
+  s->n = 0;
+}
+
+void agg_set_free(AggSet *s) {
+  for (size_t i = 0; i < s->n; i++) {
+    AggGroup *g = &s->group[i];
+    for (size_t r = 0; r < g->n; r++) agg_curve_free(&g->run[r]);
+    free(g->run);
+    free(g->label);
+    free(g->task);
+  }
+  free(s->group);
+  agg_set_init(s);
+}
+
+static AggGroup *set_group(AggSet *s, const char *label, const char *task) {
+  for (size_t i = 0; i < s->n; i++)
+    if (!strcmp(s->group[i].label, label) && !strcmp(s->group[i].task, task)) return &s->group[i];
+  s->group = realloc(s->group, (s->n + 1) * sizeof *s->group);
+  if (!s->group) fail_run("out of memory: run groups");
+  AggGroup *g = &s->group[s->n++];
+  g->label = xstrdup(label);
+  g->task = xstrdup(task);
+  g->run = NULL;
+  g->n = 0;
+  return g;
+}
+
+void agg_set_add(AggSet *s, const char *label, const char *task, AggCurve *c) {
+  AggGroup *g = set_group(s, label, task);
+  g->run = realloc(g->run, (g->n + 1) * sizeof *g->run);
+  if (!g->run) fail_run("out of memory: runs of %s %s", label, task);
+  g->run[g->n++] = *c;
+  c->step = NULL;
+  c->ret = NULL;
+  c->n = 0;
+}
+
+const AggGroup *agg_set_find(const AggSet *s, const char *label, const char *task) {
+  for (size_t i = 0; i < s->n; i++)
+    if (!strcmp(s->group[i].label, label) && !strcmp(s->group[i].task, task)) return &s->group[i];
+  return NULL;
+}
+
+int agg_set_load(AggSet *s, const AggJobs *jobs, char *err, size_t errsz) {
+  // every group first, so the order is that of the job list even when a group's first run is
+  // missing
+  for (size_t i = 0; i < jobs->n; i++) set_group(s, jobs->job[i].label, jobs->job[i].task);
+  for (size_t i = 0; i < jobs->n; i++) {
+    const AggJob *j = &jobs->job[i];
+    if (agg_run_missing(j->dir)) continue;
+    char *path = join(j->dir, "eval.csv");
+    AggCurve c;
+    int rc = agg_curve_read(&c, path, err, errsz);
+    free(path);
+    if (rc) return -1;
+    agg_set_add(s, j->label, j->task, &c);
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    AggGroup *g = &s->group[i];
+    if (g->n == 0) {
+      fail_warn("no runs of %s %s: left out", g->label, g->task);
+      free(g->label);
+      free(g->task);
+      free(g->run);
+      continue;
+    }
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t r = 0; r < g->n; r++) {
+      int64_t last = g->run[r].step[g->run[r].n - 1];
+      lo = last < lo ? last : lo;
+      hi = last > hi ? last : hi;
+    }
+    // final scores of runs with different budgets are compared as they are; say so
+    if (lo != hi)
+      fail_warn("%s %s: the runs' last evaluations are at different steps (%lld to %lld)",
+                g->label, g->task, (long long)lo, (long long)hi);
+    s->group[kept++] = *g;
+  }
+  s->n = kept;
+  return 0;
+}
+
+// ---- statistics ----
+
+// The options are the caller's to check (agg_write_all does); bad ones here are a bug.
+static void boot(Interval *out, const double *x, const size_t *n, size_t S, StatFn stat,
+                 const AggOptions *o, Rng *r) {
+  if (stats_bootstrap(out, x, n, S, stat, o->reps, o->conf, r))
+    fail_run("bootstrap: bad arguments (reps %d, conf %g, %zu strata)", o->reps, o->conf, S);
+}
+
+size_t agg_group_curve(const AggGroup *g, AggPoint **pts, const AggOptions *o, Rng *r) {
+  *pts = NULL;
+  if (g->n == 0) return 0;
+  size_t R = g->n, np = 0;
+  size_t *at = xcalloc(R, sizeof *at, "curve positions");   // (R) next evaluation of each run
+  double *v = xmalloc(R, sizeof *v, "curve values");         // (R)
+  *pts = xmalloc(g->run[0].n, sizeof **pts, "curve points");   // at most run 0's steps
+  for (size_t i = 0; i < g->run[0].n; i++) {
+    int64_t step = g->run[0].step[i];
+    int all = 1;
+    v[0] = g->run[0].ret[i];
+    // steps increase in every run, so each run's position only moves forward
+    for (size_t k = 1; k < R && all; k++) {
+      const AggCurve *c = &g->run[k];
+      while (at[k] < c->n && c->step[at[k]] < step) at[k]++;
+      if (at[k] == c->n || c->step[at[k]] != step) all = 0;
+      else v[k] = c->ret[at[k]];
+    }
+    if (!all) continue;
+    AggPoint *p = &(*pts)[np++];
+    p->step = step;
+    p->seeds = R;
+    p->mean = stats_mean(v, R);
+    boot(&p->iqm, v, &R, 1, stats_iqm, o, r);
+  }
+  free(at);
+  free(v);
+  return np;
+}
+
+void agg_group_final(const AggGroup *g, AggSummary *out, const AggOptions *o, Rng *r) {
+  out->runs = g->n;
+  if (g->n == 0) {
+    out->mean = out->iqm = (Interval){NAN, NAN, NAN};
+    return;
+  }
+  double *v = xmalloc(g->n, sizeof *v, "final scores");   // (n)
+  for (size_t k = 0; k < g->n; k++) v[k] = g->run[k].ret[g->run[k].n - 1];
+  boot(&out->mean, v, &g->n, 1, stats_mean, o, r);
+  boot(&out->iqm, v, &g->n, 1, stats_iqm, o, r);
+  free(v);
+}
+
+// ---- normalised scores ----
+
+int agg_refs_read(AggRefs *refs, const char *path, char *err, size_t errsz) {
+  refs->ref = NULL;
+  refs->n = 0;
+  FILE *f = fopen(path, "r");
+  if (!f) return fail_msg(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+  char *line = NULL;
+  size_t cap = 0;
+  int lineno = 0, rc = 0;
+  int *lines = NULL;   // (n) where each reference was given
+  while (rc == 0 && getline(&line, &cap, f) >= 0) {
+    lineno++;
+    char *fld[3];
+    int k = split_ws(line, fld, 3);
+    if (k == 0 || fld[0][0] == '#') continue;
+    if (k != 3) {
+      rc = fail_msg(err, errsz, "%s:%d: %d field%s, expected 3: TASK LOW HIGH", path, lineno, k,
+                    k == 1 ? "" : "s");
+      break;
+    }
+    double lh[2];
+    for (int i = 0; i < 2 && rc == 0; i++)
+      if (parse_double(fld[1 + i], &lh[i]) || !isfinite(lh[i]))
+        rc = fail_msg(err, errsz, "%s:%d: %s: not a finite number: '%.40s'", path, lineno,
+                      i ? "HIGH" : "LOW", fld[1 + i]);
+    if (rc == 0 && lh[0] == lh[1])
+      rc = fail_msg(err, errsz, "%s:%d: LOW and HIGH are both %g (nothing to normalise by)",
+                    path, lineno, lh[0]);
+    for (size_t i = 0; i < refs->n && rc == 0; i++)
+      if (!strcmp(refs->ref[i].task, fld[0]))
+        rc = fail_msg(err, errsz, "%s:%d: task %s has a reference already (line %d)", path,
+                      lineno, fld[0], lines[i]);
+    if (rc) break;
+    refs->ref = realloc(refs->ref, (refs->n + 1) * sizeof *refs->ref);
+    lines = realloc(lines, (refs->n + 1) * sizeof *lines);
+    if (!refs->ref || !lines) fail_run("out of memory reading %s", path);
+    refs->ref[refs->n] = (AggRef){xstrdup(fld[0]), lh[0], lh[1]};
+    lines[refs->n++] = lineno;
+  }
+  if (rc == 0 && ferror(f)) rc = fail_msg(err, errsz, "%s: cannot read: %s", path, strerror(errno));
+  free(lines);
+  free(line);
+  fclose(f);
+  if (rc) agg_refs_free(refs);
+  return rc;
+}
+
+void agg_refs_free(AggRefs *refs) {
+  for (size_t i = 0; i < refs->n; i++) free(refs->ref[i].task);
+  free(refs->ref);
+  refs->ref = NULL;
+  refs->n = 0;
+}
+
+const AggRef *agg_refs_find(const AggRefs *refs, const char *task) {
+  for (size_t i = 0; i < refs->n; i++)
+    if (!strcmp(refs->ref[i].task, task)) return &refs->ref[i];
+  return NULL;
+}
+
+double agg_normalize(double x, const AggRef *ref) {
+  return (x - ref->low) / (ref->high - ref->low);
+}
+
+size_t agg_normalized(const AggSet *s, const AggRefs *refs, AggNorm **out, const AggOptions *o,
+                      Rng *r) {
+  size_t total = 0, nl = 0;
+  for (size_t i = 0; i < s->n; i++) total += s->group[i].n;
+  *out = xmalloc(s->n ? s->n : 1, sizeof **out, "normalised scores");   // at most one per group
+  double *x = xmalloc(total ? total : 1, sizeof *x, "normalised scores");   // (runs) by task
+  size_t *n = xmalloc(s->n ? s->n : 1, sizeof *n, "strata");               // (tasks)
+  for (size_t i = 0; i < s->n; i++) {
+    const char *label = s->group[i].label;
+    int seen = 0;
+    for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(s->group[j].label, label);
+    if (seen) continue;
+    // this label's groups are its tasks: one stratum each, its seeds resampled within it
+    size_t S = 0, runs = 0;
+    for (size_t j = i; j < s->n; j++) {
+      const AggGroup *g = &s->group[j];
+      const AggRef *ref = agg_refs_find(refs, g->task);
+      if (strcmp(g->label, label) || !ref || g->n == 0) continue;
+      for (size_t k = 0; k < g->n; k++)
+        x[runs + k] = agg_normalize(g->run[k].ret[g->run[k].n - 1], ref);
+      runs += g->n;
+      n[S++] = g->n;
+    }
+    if (S == 0) continue;
+    AggNorm *a = &(*out)[nl++];
+    a->label = label;
+    a->tasks = S;
+    a->runs = runs;
+    a->score.runs = runs;
+    boot(&a->score.mean, x, n, S, stats_mean, o, r);
+    boot(&a->score.iqm, x, n, S, stats_iqm, o, r);
+  }
+  free(x);
+  free(n);
+  return nl;
+}
+
+// ---- outputs ----
+
+// mkdir -p
+static int make_dirs(const char *path) {
+  char *buf = xstrdup(path);
+  int rc = 0;
+  for (char *s = buf + 1; *s && rc == 0; s++) {
+    if (*s != '/') continue;
+    *s = 0;
+    if (mkdir(buf, 0777) && errno != EEXIST) rc = -1;
+    *s = '/';
+  }
+  if (rc == 0 && mkdir(buf, 0777) && errno != EEXIST) rc = -1;
+  free(buf);
+  return rc;
+}
+
+// A file's text is built in memory and written whole (file_write_atomic: temporary + rename).
+typedef struct {
+  FILE *f;
+  char *text;
+  size_t len;
+} Text;
+
+static FILE *text_open(Text *t) {
+  t->text = NULL;
+  t->len = 0;
+  t->f = open_memstream(&t->text, &t->len);
+  if (!t->f) fail_run("out of memory: output text");
+  return t->f;
+}
+
+static int text_write(Text *t, const char *dir, const char *name, char *err, size_t errsz) {
+  if (fclose(t->f)) fail_run("out of memory: output text");
+  char *path = join(dir, name);
+  int rc = file_write_atomic(path, t->text, t->len, err, errsz);
+  free(path);
+  free(t->text);
+  return rc;
+}
+
+static void csv_interval(FILE *f, const Interval *iv) {
+  fprintf(f, ",%.17g,%.17g,%.17g", iv->point, iv->lo, iv->hi);
+}
+
+// a name in a Markdown table cell: '|' would end the cell
+static void md_name(FILE *f, const char *s) {
+  for (; *s; s++) {
+    if (*s == '|') fputc('\\', f);
+    fputc(*s, f);
+  }
+}
+
+// a name in LaTeX text: its specials as the characters themselves
+static void tex_name(FILE *f, const char *s) {
+  for (; *s; s++) {
+    const char *w = NULL;
+    switch (*s) {
+      case '\\': w = "\\textbackslash{}"; break;
+      case '~': w = "\\textasciitilde{}"; break;
+      case '^': w = "\\textasciicircum{}"; break;
+      // OT1 fonts print these three as other glyphs
+      case '|': w = "\\textbar{}"; break;
+      case '<': w = "\\textless{}"; break;
+      case '>': w = "\\textgreater{}"; break;
+      // after \\ a row starting with [ would be read as an optional argument
+      case '[': w = "{[}"; break;
+      case ']': w = "{]}"; break;
+      case '&': case '%': case '$': case '#': case '_': case '{': case '}':
+        fputc('\\', f);
+        break;
+    }
+    if (w) fputs(w, f);
+    else fputc(*s, f);
+  }
+}
+
+static void table_cell(FILE *f, const Interval *iv) {
+  fprintf(f, "%.1f [%.1f, %.1f]", iv->point, iv->lo, iv->hi);
+}
+
+int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const AggOptions *o,
+                  char *err, size_t errsz) {
+  if (o->reps < 1 || !(o->conf > 0.0 && o->conf < 1.0))
+    return fail_msg(err, errsz, "bad bootstrap options: reps %d, conf %g", o->reps, o->conf);
+  if (make_dirs(dir)) return fail_msg(err, errsz, "%s: cannot create: %s", dir, strerror(errno));
+  Rng r;
+  rng_init(&r, o->seed, RNG_STREAM_BOOTSTRAP);
+  Text t;
+  int rc = 0;
+
+  FILE *f = text_open(&t);
+  fprintf(f, "label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi\n");
+  for (size_t i = 0; i < s->n; i++) {
+    const AggGroup *g = &s->group[i];
+    AggPoint *p;
+    size_t np = agg_group_curve(g, &p, o, &r);
+    for (size_t k = 0; k < np; k++)
+      fprintf(f, "%s,%s,%lld,%zu,%.17g,%.17g,%.17g,%.17g\n", g->label, g->task,
+              (long long)p[k].step, p[k].seeds, p[k].mean, p[k].iqm.point, p[k].iqm.lo,
+              p[k].iqm.hi);
+    free(p);
+  }
+  if (text_write(&t, dir, "curves.csv", err, errsz)) return -1;
+
+  AggSummary *fin = xmalloc(s->n ? s->n : 1, sizeof *fin, "final scores");   // (groups)
+  for (size_t i = 0; i < s->n; i++) agg_group_final(&s->group[i], &fin[i], o, &r);
+  f = text_open(&t);
+  fprintf(f, "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi\n");
+  for (size_t i = 0; i < s->n; i++) {
+    fprintf(f, "%s,%s,%zu", s->group[i].label, s->group[i].task, fin[i].runs);
+    csv_interval(f, &fin[i].mean);
+    csv_interval(f, &fin[i].iqm);
+    fputc('\n', f);
+  }
+  rc = text_write(&t, dir, "final.csv", err, errsz);
+
+  if (rc == 0) {
+    f = text_open(&t);
+    fprintf(f, "| label | task | seeds | IQM [lo, hi] | mean [lo, hi] |\n"
+               "| --- | --- | ---: | ---: | ---: |\n");
+    for (size_t i = 0; i < s->n; i++) {
+      fputs("| ", f);
+      md_name(f, s->group[i].label);
+      fputs(" | ", f);
+      md_name(f, s->group[i].task);
+      fprintf(f, " | %zu | ", fin[i].runs);
+      table_cell(f, &fin[i].iqm);
+      fputs(" | ", f);
+      table_cell(f, &fin[i].mean);
+      fputs(" |\n", f);
+    }
+    rc = text_write(&t, dir, "final.md", err, errsz);
+  }
+  if (rc == 0) {
+    f = text_open(&t);
+    fprintf(f, "\\begin{tabular}{llrrr}\n\\toprule\n"
+               "label & task & seeds & IQM [lo, hi] & mean [lo, hi] \\\\\n\\midrule\n");
+    for (size_t i = 0; i < s->n; i++) {
+      tex_name(f, s->group[i].label);
+      fputs(" & ", f);
+      tex_name(f, s->group[i].task);
+      fprintf(f, " & %zu & ", fin[i].runs);
+      table_cell(f, &fin[i].iqm);
+      fputs(" & ", f);
+      table_cell(f, &fin[i].mean);
+      fputs(" \\\\\n", f);
+    }
+    fprintf(f, "\\bottomrule\n\\end{tabular}\n");
+    rc = text_write(&t, dir, "final.tex", err, errsz);
+  }
+  free(fin);
+
+  if (rc == 0 && refs) {
+    for (size_t i = 0; i < s->n; i++) {
+      const char *task = s->group[i].task;
+      int seen = 0;
+      for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(s->group[j].task, task);
+      if (!seen && !agg_refs_find(refs, task))
+        fail_warn("no reference for task %s: left out of normalized.csv", task);
+    }
+    AggNorm *a;
+    size_t na = agg_normalized(s, refs, &a, o, &r);
+    f = text_open(&t);
+    fprintf(f, "label,tasks,runs,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi\n");
+    for (size_t i = 0; i < na; i++) {
+      fprintf(f, "%s,%zu,%zu", a[i].label, a[i].tasks, a[i].runs);
+      csv_interval(f, &a[i].score.mean);
+      csv_interval(f, &a[i].score.iqm);
+      fputc('\n', f);
+    }
+    free(a);
+    rc = text_write(&t, dir, "normalized.csv", err, errsz);
+  }
+  return rc;
+}

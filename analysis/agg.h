@@ -1,0 +1,174 @@
+// agg: the results aggregator's reusable part (the aggregate program is its command line).
+//
+// A job list names the runs (`LABEL TASK SEED DIR` per line); the runs of one (LABEL, TASK) are a
+// group. A run's learning curve is, per evaluation, (step, mean return of that evaluation's
+// episodes) read from DIR/eval.csv; its final score is the last evaluation's mean (the headline
+// metric: the final evaluation, never the best). Groups report the mean and the interquartile
+// mean over runs with percentile-bootstrap intervals (stats.h, rliable's protocol).
+//
+// Determinism: every interval comes from one Rng started at (seed, RNG_STREAM_BOOTSTRAP) and used
+// in a fixed order: curves.csv (groups in order, steps in order), then final.csv (groups in
+// order, the mean before the IQM), then normalized.csv (labels in order, the mean before the
+// IQM). The outputs depend on nothing but the inputs and the options, byte for byte.
+//
+// Errors are reported through (err, errsz) as `FILE:LINE: what`; exiting is the program's part.
+#ifndef MB_AGG_H
+#define MB_AGG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rng.h"
+#include "stats.h"
+
+// ---- the job list ----
+
+typedef struct {
+  char *label, *task;   // no whitespace, commas or quotes (they become CSV fields)
+  uint32_t seed;
+  char *dir;            // as written: relative paths are relative to the current directory
+  int line;             // line in the job list
+} AggJob;
+
+typedef struct {
+  AggJob *job;   // (n) in file order
+  size_t n;
+} AggJobs;
+
+// Read a job list: blank lines and lines starting with '#' are skipped; every other line is
+// LABEL TASK SEED DIR. A wrong field count, a bad seed, a comma in a name, a duplicate
+// (LABEL, TASK, SEED) (naming both lines) or a list without runs is an error.
+int agg_jobs_read(AggJobs *jobs, const char *path, char *err, size_t errsz);
+void agg_jobs_free(AggJobs *jobs);
+
+// Why a run directory cannot be aggregated: "no directory", "no DONE" or "no eval.csv"; NULL
+// when it has both DONE and eval.csv.
+const char *agg_run_missing(const char *dir);
+
+// Print `PROG: missing run LABEL TASK seed N: DIR (why)` to f for every incomplete run; returns
+// their number.
+size_t agg_report_missing(const AggJobs *jobs, FILE *f);
+
+// ---- one run ----
+
+// eval.csv's header: envs/episodes.h's EVAL_CSV_HEADER, repeated here because that header brings
+// MuJoCo's (the tests check that the two agree)
+#define AGG_EVAL_HEADER "step,eval,episode,return,length,wall_s"
+
+typedef struct {
+  int64_t *step;   // (n) environment steps of each evaluation, strictly increasing
+  double *ret;     // (n) mean return over that evaluation's episodes
+  size_t n;
+} AggCurve;
+
+// Read eval.csv (header step,eval,episode,return,length,wall_s; rows grouped by `eval`). A bad
+// header, a wrong column count, a field that does not parse, a non-finite return, a step that
+// decreases (or repeats in a new evaluation, or changes within one), an evaluation index that
+// goes back, or a file without rows is an error `PATH:LINE: what`.
+int agg_curve_read(AggCurve *c, const char *path, char *err, size_t errsz);
+void agg_curve_free(AggCurve *c);
+
+// ---- groups ----
+
+typedef struct {
+  char *label, *task;
+  AggCurve *run;   // (n) in job-list order
+  size_t n;
+} AggGroup;
+
+typedef struct {
+  AggGroup *group;   // (n) in order of first appearance in the job list
+  size_t n;
+} AggSet;
+
+void agg_set_init(AggSet *s);
+void agg_set_free(AggSet *s);
+
+// Add a run to group (label, task), making the group at the end if it is new; takes over the
+// curve's arrays (c is left empty).
+void agg_set_add(AggSet *s, const char *label, const char *task, AggCurve *c);
+
+// The group (label, task), or NULL.
+const AggGroup *agg_set_find(const AggSet *s, const char *label, const char *task);
+
+// Read the curve of every job whose run is complete (agg_run_missing is NULL) into groups, in
+// order of the groups' first lines in the job list. A group left without runs is left out, and a
+// group whose runs' last evaluations are at different steps is kept; a warning names either.
+// Returns 0, or -1 with the first eval.csv error.
+int agg_set_load(AggSet *s, const AggJobs *jobs, char *err, size_t errsz);
+
+// ---- statistics ----
+
+typedef struct {
+  int reps;        // bootstrap replicates (>= 1)
+  double conf;     // interval level in (0, 1)
+  uint32_t seed;   // of the bootstrap stream
+} AggOptions;
+
+typedef struct {
+  int64_t step;
+  size_t seeds;   // runs at this step (all of the group's)
+  double mean;
+  Interval iqm;   // point, and the bootstrap interval over runs
+} AggPoint;
+
+// The group's learning curve at the steps every run has evaluated, in increasing order: writes
+// *pts (malloc'd, (return value) points; free it) and draws one IQM bootstrap per step from r.
+size_t agg_group_curve(const AggGroup *g, AggPoint **pts, const AggOptions *o, Rng *r);
+
+typedef struct {
+  size_t runs;
+  Interval mean, iqm;
+} AggSummary;
+
+// The group's final scores (each run's last evaluation): the mean's bootstrap, then the IQM's.
+void agg_group_final(const AggGroup *g, AggSummary *out, const AggOptions *o, Rng *r);
+
+// ---- normalised scores ----
+
+typedef struct {
+  char *task;
+  double low, high;   // e.g. random and expert returns; low != high
+} AggRef;
+
+typedef struct {
+  AggRef *ref;   // (n)
+  size_t n;
+} AggRefs;
+
+// Read a reference file: lines TASK LOW HIGH ('#' lines and blank lines skipped). A wrong field
+// count, a number that does not parse or is not finite, LOW == HIGH, or a task given twice is an
+// error `FILE:LINE: what`.
+int agg_refs_read(AggRefs *refs, const char *path, char *err, size_t errsz);
+void agg_refs_free(AggRefs *refs);
+const AggRef *agg_refs_find(const AggRefs *refs, const char *task);
+
+// (x - low) / (high - low): 0 at the low reference, 1 at the high one.
+double agg_normalize(double x, const AggRef *ref);
+
+typedef struct {
+  const char *label;   // borrowed from the set
+  size_t tasks, runs;  // tasks with a reference, and their runs
+  AggSummary score;    // over the normalised final scores, strata = tasks
+} AggNorm;
+
+// Per label (first-appearance order), the normalised final scores pooled over its tasks that
+// have a reference, with a bootstrap stratified by task (seeds resampled within each task; the
+// mean's, then the IQM's). Labels with no such task are left out. Writes *out (malloc'd; free it)
+// and returns the number of labels.
+size_t agg_normalized(const AggSet *s, const AggRefs *refs, AggNorm **out, const AggOptions *o,
+                      Rng *r);
+
+// ---- outputs ----
+
+// Write curves.csv, final.csv, final.md, final.tex and, when refs is not NULL, normalized.csv
+// into dir (made, with its parents, if missing), each through a temporary file renamed into
+// place. Numbers in CSVs are %.17g, in the tables %.1f. Returns 0 or -1 with err.
+int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const AggOptions *o,
+                  char *err, size_t errsz);
+
+// Strict unsigned decimal (digits only, no sign or spaces) up to max: 0 and *out, or -1.
+int agg_parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+#endif

@@ -1,0 +1,121 @@
+// aggregate: summarise finished runs into learning curves, final-score tables and normalised
+// scores (analysis/agg.h does the work; this file is the command line).
+//
+//   aggregate --jobs FILE --out DIR [--reference FILE] [--reps N] [--seed N] [--conf C]
+//             [--allow-missing]
+//
+// Nothing is written unless every input is sound: a missing run (without --allow-missing) or a
+// malformed eval.csv stops the program before it creates DIR.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg.h"
+#include "fail.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "Usage: aggregate --jobs FILE --out DIR [--reference FILE] [--reps N] [--seed N]\n"
+          "                 [--conf C] [--allow-missing]\n"
+          "Summarise finished runs: learning curves, final scores and normalised scores, as\n"
+          "the mean and the interquartile mean (IQM) over seeds with percentile-bootstrap\n"
+          "intervals.\n\n"
+          "  --jobs FILE       one run per line: LABEL TASK SEED DIR ('#' starts a comment line);\n"
+          "                    the runs of one LABEL and TASK are a group\n"
+          "  --out DIR         where the summaries go (made if missing)\n"
+          "  --reference FILE  lines TASK LOW HIGH: also write scores (x - LOW) / (HIGH - LOW)\n"
+          "                    pooled over tasks per label, bootstrap stratified by task\n"
+          "  --reps N          bootstrap replicates (default 2000, at least 100)\n"
+          "  --seed N          seed of the bootstrap stream (default 0)\n"
+          "  --conf C          interval level in (0, 1) (default 0.95)\n"
+          "  --allow-missing   aggregate the runs with DONE and eval.csv, warn about the rest\n\n"
+          "Writes curves.csv (per group and step every run evaluated: mean, IQM and its\n"
+          "interval), final.csv, final.md and final.tex (the last evaluation of each run: mean\n"
+          "and IQM with intervals) and, with --reference, normalized.csv. A run's score at a\n"
+          "step is the mean return of that evaluation's episodes (eval.csv).\n"
+          "Exit status: 0 success, 1 missing or malformed runs, 2 usage error.\n");
+}
+
+int main(int argc, char **argv) {
+  fail_set_prog(argv[0]);
+  const char *jobs_path = NULL, *out = NULL, *ref_path = NULL;
+  AggOptions o = {.reps = 2000, .conf = 0.95, .seed = 0};
+  int allow_missing = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i], *eq = strchr(arg, '=');
+    if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+      usage(stdout);
+      return EXIT_OK;
+    }
+    if (!strcmp(arg, "--version")) {
+      printf("aggregate (mirrorbench) %s\n", MB_VERSION);
+      return EXIT_OK;
+    }
+    if (!strcmp(arg, "--allow-missing")) {
+      allow_missing = 1;
+      continue;
+    }
+    if (strncmp(arg, "--", 2)) fail_usage("unexpected argument '%s'", arg);
+    // --name value or --name=value; the name is checked before a value is taken
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)(eq ? (size_t)(eq - arg) : strlen(arg)), arg);
+    static const char *known[] = {"--jobs", "--out", "--reference", "--reps", "--seed", "--conf"};
+    int k = 0, nk = (int)(sizeof known / sizeof known[0]);
+    while (k < nk && strcmp(name, known[k])) k++;
+    if (k == nk) {
+      if (!strcmp(name, "--allow-missing")) fail_usage("--allow-missing takes no value");
+      fail_usage("unknown option '%s'", name);
+    }
+    const char *value = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+    if (!value) fail_usage("%s needs a value", name);
+    uint64_t u;
+    char *end;
+    switch (k) {
+      case 0: jobs_path = value; break;
+      case 1: out = value; break;
+      case 2: ref_path = value; break;
+      case 3:
+        if (agg_parse_uint(value, 100000000, &u) || u < 100)
+          fail_usage("--reps: expected an integer in [100, 1e8], got '%s'", value);
+        o.reps = (int)u;
+        break;
+      case 4:
+        if (agg_parse_uint(value, UINT32_MAX, &u))
+          fail_usage("--seed: expected an integer in [0, 4294967295], got '%s'", value);
+        o.seed = (uint32_t)u;
+        break;
+      default:
+        o.conf = strtod(value, &end);
+        if (!*value || *end || !(o.conf > 0.0 && o.conf < 1.0))
+          fail_usage("--conf: expected a number in (0, 1), got '%s'", value);
+    }
+  }
+  if (!jobs_path) fail_usage("--jobs FILE is required");
+  if (!out || !*out) fail_usage("--out DIR is required");
+
+  char err[8192];
+  AggJobs jobs;
+  AggRefs refs = {NULL, 0};
+  if (agg_jobs_read(&jobs, jobs_path, err, sizeof err)) fail_usage("%s", err);
+  if (ref_path && agg_refs_read(&refs, ref_path, err, sizeof err)) fail_usage("%s", err);
+  size_t missing = agg_report_missing(&jobs, stderr);
+  if (missing && !allow_missing)
+    fail_run("%zu of %zu runs missing: nothing written (--allow-missing aggregates the others)",
+             missing, jobs.n);
+  if (missing) fail_warn("%zu of %zu runs missing: aggregating the others", missing, jobs.n);
+
+  AggSet set;
+  agg_set_init(&set);
+  if (agg_set_load(&set, &jobs, err, sizeof err)) fail_run("%s", err);
+  if (set.n == 0) fail_run("no complete runs: nothing written");
+  if (agg_write_all(&set, ref_path ? &refs : NULL, out, &o, err, sizeof err)) fail_run("%s", err);
+  size_t runs = 0;
+  for (size_t i = 0; i < set.n; i++) runs += set.group[i].n;
+  printf("aggregate: %zu runs in %zu groups -> %s/{curves,final}.csv final.md final.tex%s\n", runs,
+         set.n, out, ref_path ? " normalized.csv" : "");
+  agg_set_free(&set);
+  agg_refs_free(&refs);
+  agg_jobs_free(&jobs);
+  return EXIT_OK;
+}

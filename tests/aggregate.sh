@@ -1,0 +1,102 @@
+#!/bin/sh
+# The results aggregator: summary files from fake run directories, hand-computed numbers,
+# missing and malformed runs, option errors, and byte-identical outputs for the same inputs.
+. "${MB_SRCDIR:-.}/tests/testlib.sh"
+agg="$MB_BUILDDIR/analysis/aggregate"
+cd "$T" || exit 99
+
+# mkrun DIR FINAL: evaluations at step 0 (both episodes return 100, above every final score) and
+# at step 1000 (episodes FINAL - 1 and FINAL + 1, mean FINAL), then DONE
+mkrun() {
+  mkdir -p "$1"
+  printf 'step,eval,episode,return,length,wall_s\n' >"$1/eval.csv"
+  printf '0,0,0,100,1000,0.1\n0,0,1,100,1000,0.1\n' >>"$1/eval.csv"
+  printf '1000,1,0,%s,1000,0.2\n1000,1,1,%s,1000,0.2\n' $(($2 - 1)) $(($2 + 1)) >>"$1/eval.csv"
+  : >"$1/DONE"
+}
+# has FILE LINE-REGEX: FILE has a whole line matching it
+has() {
+  grep -qx "$2" "$1" || fail "$1 has no line '$2'; it holds: $(cat "$1")"
+}
+mkrun runs/s1 1; mkrun runs/s2 2; mkrun runs/s3 3; mkrun runs/s4 10
+mkrun runs/d1 4; mkrun runs/d2 6
+cat >jobs.txt <<'JOBS'
+# label task seed dir
+sac Hopper 1 runs/s1
+sac Hopper 2 runs/s2
+
+sac Hopper 3 runs/s3
+sac Hopper 4 runs/s4
+demo_rl Hopper 1 runs/d1
+demo_rl Hopper 2 runs/d2
+JOBS
+printf 'Hopper 0 2\n' >ref.txt
+x='[^,]*'   # any one CSV field
+
+expect 0 "Usage: aggregate" $agg --help
+expect 0 "6 runs in 2 groups" $agg --jobs jobs.txt --out out --reference ref.txt --reps 200
+has out/curves.csv "label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi"
+has out/final.csv "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi"
+has out/normalized.csv "label,tasks,runs,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi"
+# the last evaluations of sac are 1, 2, 3, 10 (the first ones, 100, are better): mean 16 / 4 = 4,
+# IQM (2 + 3) / 2 = 2.5; demo_rl's are 4 and 6: mean and IQM 5 (n = 2 drops nothing)
+has out/final.csv "sac,Hopper,4,4,$x,$x,2.5,$x,$x"
+has out/final.csv "demo_rl,Hopper,2,5,$x,$x,5,$x,$x"
+# every run returns 100 at step 0: the interval is the point
+has out/curves.csv "sac,Hopper,0,4,100,100,100,100"
+has out/curves.csv "sac,Hopper,1000,4,4,2.5,$x,$x"
+[ "$(grep -c '^sac,Hopper,' out/curves.csv)" -eq 2 ] || fail "sac's curve has steps 0 and 1000"
+# normalised by (x - 0) / (2 - 0): 0.5, 1, 1.5, 5: mean 2, IQM (1 + 1.5) / 2 = 1.25
+has out/normalized.csv "sac,1,4,2,$x,$x,1.25,$x,$x"
+has out/final.md '| demo_rl | Hopper | 2 | 5.0 \[.*\] | 5.0 \[.*\] |'
+has out/final.tex 'demo\\_rl & Hopper & 2 & 5.0 \[.*\] & 5.0 \[.*\] \\\\'
+has out/final.tex '\\bottomrule'
+ls out | grep -q '\.tmp$' && fail "temporary files left in out"
+
+# the same inputs give the same bytes; another bootstrap seed other intervals
+expect 0 "6 runs" $agg --jobs jobs.txt --out out_b --reference ref.txt --reps 200
+expect 0 "6 runs" $agg --jobs jobs.txt --out out_c --reference ref.txt --reps 200 --seed 1
+for f in curves.csv final.csv final.md final.tex normalized.csv; do
+  cmp -s "out/$f" "out_b/$f" || fail "$f differs between two identical runs"
+done
+cmp -s out/final.csv out_c/final.csv && fail "--seed 1 gave the same intervals as --seed 0"
+
+# a run without DONE: named, exit 1, nothing written; --allow-missing goes on with a warning
+rm runs/s3/DONE
+expect 1 "aggregate: missing run sac Hopper seed 3: runs/s3 (no DONE)" \
+  $agg --jobs jobs.txt --out out2
+[ -e out2 ] && fail "a missing run must not leave outputs"
+cp jobs.txt jobs2.txt
+echo 'sac Hopper 9 runs/nope' >>jobs2.txt
+expect 1 "missing run sac Hopper seed 9: runs/nope (no directory)" $agg --jobs jobs2.txt --out out2
+[ -e out2 ] && fail "a missing run must not leave outputs"
+expect 0 "warning: 1 of 6 runs missing" $agg --jobs jobs.txt --out out3 --allow-missing --reps 100
+# without seed 3: 1, 2, 10
+has out3/final.csv "sac,Hopper,3,$x,$x,$x,$x,$x,$x"
+: >runs/s3/DONE
+
+# a malformed eval.csv row: exit 1 naming the file and line
+sed -i '4s/.*/1000,1,0,abc,1000,0.2/' runs/s4/eval.csv
+expect 1 "aggregate: runs/s4/eval.csv:4: return: not a number: 'abc'" \
+  $agg --jobs jobs.txt --out out4
+[ -e out4 ] && fail "a malformed run must not leave outputs"
+mkrun runs/s4 10
+
+# usage errors: exit 2, nothing written
+expect 2 "aggregate: unknown option '--bogus'" $agg --jobs jobs.txt --out out5 --bogus
+expect 2 "aggregate: --reps: expected an integer in [100, 1e8], got '5'" \
+  $agg --jobs jobs.txt --out out5 --reps 5
+expect 2 "aggregate: --conf: expected a number in (0, 1), got '1.5'" \
+  $agg --jobs jobs.txt --out out5 --conf=1.5
+expect 2 "aggregate: --out DIR is required" $agg --jobs jobs.txt
+expect 2 "aggregate: --seed needs a value" $agg --jobs jobs.txt --out out5 --seed
+printf 'sac Hopper 1 runs/s1\nsac Hopper x runs/s2\n' >bad.txt
+expect 2 "aggregate: bad.txt:2: bad seed 'x'" $agg --jobs bad.txt --out out5
+printf 'sac Hopper 1 runs/s1\nsac Hopper 1 runs/s2\n' >bad.txt
+expect 2 "aggregate: bad.txt:2: run sac Hopper seed 1 is listed twice (lines 1 and 2)" \
+  $agg --jobs bad.txt --out out5
+printf 'Hopper 0\n' >badref.txt
+expect 2 "aggregate: badref.txt:1: 2 fields, expected 3" \
+  $agg --jobs jobs.txt --out out5 --reference badref.txt
+[ -e out5 ] && fail "a usage error must not leave outputs"
+exit 0

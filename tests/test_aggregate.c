@@ -1,0 +1,503 @@
+// Tests of agg (the results aggregator): job lists, eval.csv parsing and its errors, grouping,
+// final scores, curve step intersection, bootstrap intervals, normalisation and the output files.
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "agg.h"
+#include "episodes.h"
+
+// |got - want| <= tol, printing both
+#define NEAR(got, want, tol)                                                                  \
+  do {                                                                                        \
+    double g_ = (got), w_ = (want);                                                           \
+    cr_assert(fabs(g_ - w_) <= (tol), "%s = %.17g, expected %.17g (tol %g)", #got, g_, w_,    \
+              (double)(tol));                                                                 \
+  } while (0)
+
+static char dir[64], err[4096];
+
+static void setup(void) {
+  strcpy(dir, "/tmp/mb_agg_XXXXXX");
+  cr_assert(mkdtemp(dir));
+}
+static void teardown(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_assert_eq(system(cmd), 0);
+}
+TestSuite(agg, .init = setup, .fini = teardown);
+
+// dir/rel in one of a few rotating buffers (so two can be used in one call)
+static const char *at(const char *rel) {
+  static char buf[4][256];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, rel);
+  return buf[k];
+}
+
+static void put(const char *rel, const char *text) {
+  FILE *f = fopen(at(rel), "w");
+  cr_assert(f, "cannot write %s", at(rel));
+  fputs(text, f);
+  fclose(f);
+}
+
+// the whole file (malloc'd), or NULL if it does not exist
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return NULL;
+  char *buf = malloc(1 << 20);
+  size_t n = fread(buf, 1, (1 << 20) - 1, f);
+  buf[n] = 0;
+  fclose(f);
+  return buf;
+}
+
+// A finished run dir/name: evaluation i at steps[i] with two episodes of returns v - 1 and v + 1
+// (mean exactly v for the values used here), and DONE unless done is 0.
+static void mkrun(const char *name, const long long *steps, const double *v, int n, int done) {
+  cr_assert_eq(mkdir(at(name), 0777), 0);
+  char rel[128];
+  snprintf(rel, sizeof rel, "%s/eval.csv", name);
+  FILE *f = fopen(at(rel), "w");
+  cr_assert(f);
+  fprintf(f, "%s\n", EVAL_CSV_HEADER);
+  for (int i = 0; i < n; i++)
+    for (int e = 0; e < 2; e++)
+      fprintf(f, "%lld,%d,%d,%.17g,1000,%d.5\n", steps[i], i, e, v[i] + (e ? 1.0 : -1.0), i);
+  fclose(f);
+  if (done) {
+    snprintf(rel, sizeof rel, "%s/DONE", name);
+    put(rel, "");
+  }
+}
+
+// a run whose first evaluation (step 0) is 100, above every final score, and whose last
+// (step 1000) is `final`: the headline is the last one, never the best
+static void mkfinal(const char *name, double final) {
+  long long steps[] = {0, 1000};
+  double v[] = {100, final};
+  mkrun(name, steps, v, 2, 1);
+}
+
+// a job list naming runs in dir: lines "LABEL TASK SEED NAME" with NAME made absolute
+static void jobs_file(const char *rel, const char *const *lines, int n) {
+  FILE *f = fopen(at(rel), "w");
+  cr_assert(f);
+  fprintf(f, "# label task seed dir\n");
+  for (int i = 0; i < n; i++) {
+    char l[64], t[64], d[64];
+    unsigned s;
+    cr_assert_eq(sscanf(lines[i], "%63s %63s %u %63s", l, t, &s, d), 4);
+    fprintf(f, "%s %s %u %s/%s\n", l, t, s, dir, d);
+  }
+  fclose(f);
+}
+
+static void load(AggSet *set, const char *jobs_rel) {
+  AggJobs jobs;
+  cr_assert_eq(agg_jobs_read(&jobs, at(jobs_rel), err, sizeof err), 0, "%s", err);
+  agg_set_init(set);
+  cr_assert_eq(agg_set_load(set, &jobs, err, sizeof err), 0, "%s", err);
+  agg_jobs_free(&jobs);
+}
+
+static const AggOptions opts = {.reps = 2000, .conf = 0.95, .seed = 0};
+
+Test(agg, eval_header_matches_episodes) {
+  cr_assert_str_eq(AGG_EVAL_HEADER, EVAL_CSV_HEADER);
+}
+
+Test(agg, final_mean_and_iqm_hand_computed) {
+  mkfinal("r1", 1), mkfinal("r2", 2), mkfinal("r3", 3), mkfinal("r4", 10);
+  const char *lines[] = {"sac Hopper 1 r1", "sac Hopper 2 r2", "sac Hopper 3 r3",
+                         "sac Hopper 4 r4"};
+  jobs_file("jobs", lines, 4);
+  AggSet set;
+  load(&set, "jobs");
+  cr_assert_eq(set.n, 1);
+  cr_assert_eq(set.group[0].n, 4);
+  Rng r;
+  rng_init(&r, 0, RNG_STREAM_BOOTSTRAP);
+  AggSummary s;
+  agg_group_final(&set.group[0], &s, &opts, &r);
+  // the last evaluations 1, 2, 3, 10 (not the first ones, 100): mean 16 / 4 = 4; IQM drops
+  // floor(4 / 4) = 1 from each end: (2 + 3) / 2 = 2.5
+  cr_assert_eq(s.runs, 4);
+  NEAR(s.mean.point, 4.0, 0.0);
+  NEAR(s.iqm.point, 2.5, 0.0);
+  // each interval holds its point and is not a point (the runs differ)
+  cr_assert(s.mean.lo <= 4.0 && 4.0 <= s.mean.hi && s.mean.lo < s.mean.hi, "mean [%g, %g]",
+            s.mean.lo, s.mean.hi);
+  cr_assert(s.iqm.lo <= 2.5 && 2.5 <= s.iqm.hi && s.iqm.lo < s.iqm.hi, "iqm [%g, %g]", s.iqm.lo,
+            s.iqm.hi);
+  // replicate means lie in [1, 10]
+  cr_assert(s.mean.lo >= 1.0 && s.mean.hi <= 10.0);
+  agg_set_free(&set);
+}
+
+Test(agg, interval_collapses_when_runs_agree) {
+  mkfinal("a", 7.5), mkfinal("b", 7.5), mkfinal("c", 7.5);
+  const char *lines[] = {"x T 1 a", "x T 2 b", "x T 3 c"};
+  jobs_file("jobs", lines, 3);
+  AggSet set;
+  load(&set, "jobs");
+  Rng r;
+  rng_init(&r, 0, RNG_STREAM_BOOTSTRAP);
+  AggSummary s;
+  agg_group_final(&set.group[0], &s, &opts, &r);
+  // every resample is three 7.5s
+  NEAR(s.mean.point, 7.5, 0.0);
+  NEAR(s.mean.lo, 7.5, 0.0);
+  NEAR(s.mean.hi, 7.5, 0.0);
+  NEAR(s.iqm.point, 7.5, 0.0);
+  NEAR(s.iqm.lo, 7.5, 0.0);
+  NEAR(s.iqm.hi, 7.5, 0.0);
+  agg_set_free(&set);
+}
+
+Test(agg, curve_at_the_steps_every_run_has) {
+  long long s0[] = {0, 100, 200, 300}, s1[] = {0, 200, 300, 400}, s2[] = {0, 100, 200};
+  double v0[] = {1, 2, 3, 4}, v1[] = {5, 6, 7, 8}, v2[] = {9, 10, 11};
+  mkrun("r0", s0, v0, 4, 1), mkrun("r1", s1, v1, 4, 1), mkrun("r2", s2, v2, 3, 1);
+  const char *lines[] = {"a T 0 r0", "a T 1 r1", "a T 2 r2"};
+  jobs_file("jobs", lines, 3);
+  AggSet set;
+  load(&set, "jobs");
+  Rng r;
+  rng_init(&r, 0, RNG_STREAM_BOOTSTRAP);
+  AggPoint *p;
+  size_t n = agg_group_curve(&set.group[0], &p, &opts, &r);
+  // steps 0, 200 are in all three runs (100 is not in r1; 300 not in r2; 400 only in r1)
+  cr_assert_eq(n, 2);
+  cr_assert_eq(p[0].step, 0);
+  cr_assert_eq(p[1].step, 200);
+  cr_assert_eq(p[0].seeds, 3);
+  // step 0: 1, 5, 9: mean 5; n = 3 drops floor(3 / 4) = 0, so the IQM is the mean
+  NEAR(p[0].mean, 5.0, 0.0);
+  NEAR(p[0].iqm.point, 5.0, 0.0);
+  // step 200: 3, 6, 11: mean 20 / 3
+  NEAR(p[1].mean, 20.0 / 3.0, 1e-15);
+  NEAR(p[1].iqm.point, 20.0 / 3.0, 1e-15);
+  cr_assert(p[1].iqm.lo >= 3.0 && p[1].iqm.lo <= 20.0 / 3.0 && p[1].iqm.hi <= 11.0 &&
+                p[1].iqm.hi >= 20.0 / 3.0,
+            "[%g, %g]", p[1].iqm.lo, p[1].iqm.hi);
+  free(p);
+  agg_set_free(&set);
+}
+
+// eval.csv with this text must fail with a message containing "PATH:want"
+static void bad_eval(const char *text, const char *want) {
+  put("e.csv", text);
+  AggCurve c;
+  char expect[512];
+  snprintf(expect, sizeof expect, "%s:%s", at("e.csv"), want);
+  cr_assert_eq(agg_curve_read(&c, at("e.csv"), err, sizeof err), -1, "accepted: %s", text);
+  cr_assert(strstr(err, expect), "message '%s' lacks '%s'", err, expect);
+}
+
+#define H AGG_EVAL_HEADER "\n"
+
+Test(agg, eval_errors_name_file_and_line) {
+  bad_eval("step,eval,episode,return,len,wall_s\n0,0,0,1,1,0\n", "1: bad header");
+  bad_eval("", "1: empty file");
+  bad_eval(H, "1: no evaluation rows");
+  bad_eval(H "0,0,0,1,1,0\n0,0,1,1,1\n", "3: 5 columns, expected 6");
+  bad_eval(H "0,0,0,1,1,0,7\n", "2: 7 columns, expected 6");
+  bad_eval(H "0,0,0,abc,1,0\n", "2: return: not a number: 'abc'");
+  bad_eval(H "0,0,0,,1,0\n", "2: return: not a number");
+  bad_eval(H "0,0,0,1x,1,0\n", "2: return: not a number: '1x'");
+  bad_eval(H "1.5,0,0,1,1,0\n", "2: step: not a non-negative integer: '1.5'");
+  bad_eval(H "-5,0,0,1,1,0\n", "2: step: not a non-negative integer");
+  bad_eval(H "0,0,0,1,1,0\n0,0,1,inf,1,0\n", "3: return is not finite");
+  bad_eval(H "0,0,0,nan,1,0\n", "2: return is not finite");
+  bad_eval(H "0,0,0,1,1,0\n100,1,0,1,1,0\n50,2,0,1,1,0\n", "4: step 50 decreases");
+  bad_eval(H "0,0,0,1,1,0\n10,0,1,1,1,0\n", "3: step 10 in evaluation 0");
+  bad_eval(H "0,0,0,1,1,0\n0,1,0,1,1,0\n", "3: evaluation 1 repeats step 0");
+  bad_eval(H "0,1,0,1,1,0\n10,0,0,1,1,0\n", "3: evaluation index 0 after 1");
+}
+
+Test(agg, eval_rows_become_evaluation_means) {
+  // CRLF line ends and a last line without one are read; wall_s may be anything numeric
+  put("e.csv", AGG_EVAL_HEADER "\r\n0,0,0,1,1000,0.1\r\n0,0,1,2,1000,0.1\r\n0,0,2,6,1000,0.2\r\n"
+               "5000,1,0,-4.5,10,nan\n5000,1,1,0.5,10,1e300");
+  AggCurve c;
+  cr_assert_eq(agg_curve_read(&c, at("e.csv"), err, sizeof err), 0, "%s", err);
+  cr_assert_eq(c.n, 2);
+  cr_assert_eq(c.step[0], 0);
+  cr_assert_eq(c.step[1], 5000);
+  NEAR(c.ret[0], 3.0, 0.0);    // (1 + 2 + 6) / 3
+  NEAR(c.ret[1], -2.0, 0.0);   // (-4.5 + 0.5) / 2
+  agg_curve_free(&c);
+}
+
+// a job list with this text must fail with a message containing "PATH:want"
+static void bad_jobs(const char *text, const char *want) {
+  put("j.txt", text);
+  AggJobs j;
+  char expect[512];
+  snprintf(expect, sizeof expect, "%s:%s", at("j.txt"), want);
+  cr_assert_eq(agg_jobs_read(&j, at("j.txt"), err, sizeof err), -1, "accepted: %s", text);
+  cr_assert(strstr(err, expect), "message '%s' lacks '%s'", err, expect);
+}
+
+Test(agg, job_list_errors) {
+  bad_jobs("a T 1 d\nb T 2\n", "2: 3 fields, expected 4");
+  bad_jobs("a T 1 d extra\n", "1: 5 fields, expected 4");
+  bad_jobs("a T -1 d\n", "1: bad seed '-1'");
+  bad_jobs("a T x d\n", "1: bad seed 'x'");
+  bad_jobs("a T 4294967296 d\n", "1: bad seed '4294967296'");
+  bad_jobs("a,b T 1 d\n", "1: LABEL 'a,b' contains a comma");
+  bad_jobs("# c\n\na T 1 d1\nb T 1 d2\na T 1 d3\n",
+           "5: run a T seed 1 is listed twice (lines 3 and 5)");
+  put("j.txt", "# nothing\n\n");
+  AggJobs j;
+  cr_assert_eq(agg_jobs_read(&j, at("j.txt"), err, sizeof err), -1);
+  cr_assert(strstr(err, "no runs listed"), "%s", err);
+}
+
+Test(agg, job_list_parsed) {
+  put("j.txt", "  # comment\n\nsac Hopper 3 runs/x\n\tdemorl-H5  Walker2d 4294967295 /abs/y  \n"
+               "sac Hopper 4 runs/z");
+  AggJobs j;
+  cr_assert_eq(agg_jobs_read(&j, at("j.txt"), err, sizeof err), 0, "%s", err);
+  cr_assert_eq(j.n, 3);
+  cr_assert_str_eq(j.job[0].label, "sac");
+  cr_assert_str_eq(j.job[0].task, "Hopper");
+  cr_assert_eq(j.job[0].seed, 3);
+  cr_assert_str_eq(j.job[0].dir, "runs/x");
+  cr_assert_eq(j.job[0].line, 3);
+  cr_assert_str_eq(j.job[1].label, "demorl-H5");
+  cr_assert_eq(j.job[1].seed, 4294967295u);
+  cr_assert_str_eq(j.job[1].dir, "/abs/y");
+  cr_assert_eq(j.job[2].line, 5);
+  agg_jobs_free(&j);
+}
+
+Test(agg, missing_runs_reported_and_skipped) {
+  mkfinal("ok", 1);
+  mkfinal("ok2", 3);
+  long long s[] = {0};
+  double v[] = {1};
+  mkrun("nodone", s, v, 1, 0);
+  cr_assert_eq(mkdir(at("noeval"), 0777), 0);
+  put("noeval/DONE", "");
+  cr_assert_null(agg_run_missing(at("ok")));
+  cr_assert_str_eq(agg_run_missing(at("nodone")), "no DONE");
+  cr_assert_str_eq(agg_run_missing(at("noeval")), "no eval.csv");
+  cr_assert_str_eq(agg_run_missing(at("nodir")), "no directory");
+
+  // group b's only run is missing and group a's first: a stays first, b is left out
+  const char *lines[] = {"a T 1 nodir", "b T 1 nodone", "a T 2 ok", "c T 1 noeval", "a T 3 ok2"};
+  jobs_file("jobs", lines, 5);
+  AggJobs jobs;
+  cr_assert_eq(agg_jobs_read(&jobs, at("jobs"), err, sizeof err), 0, "%s", err);
+  FILE *f = tmpfile();
+  cr_assert_eq(agg_report_missing(&jobs, f), 3);
+  rewind(f);
+  char text[2048];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  text[n] = 0;
+  fclose(f);
+  char want[512];
+  snprintf(want, sizeof want, ": missing run b T seed 1: %s (no DONE)\n", at("nodone"));
+  cr_assert(strstr(text, want), "'%s' lacks '%s'", text, want);
+  snprintf(want, sizeof want, ": missing run a T seed 1: %s (no directory)\n", at("nodir"));
+  cr_assert(strstr(text, want), "'%s' lacks '%s'", text, want);
+  cr_assert(strstr(text, "(no eval.csv)"), "%s", text);
+
+  AggSet set;
+  agg_set_init(&set);
+  cr_assert_eq(agg_set_load(&set, &jobs, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(set.n, 1);
+  cr_assert_str_eq(set.group[0].label, "a");
+  cr_assert_eq(set.group[0].n, 2);
+  cr_assert(agg_set_find(&set, "b", "T") == NULL);
+  agg_set_free(&set);
+  agg_jobs_free(&jobs);
+}
+
+Test(agg, malformed_run_stops_loading) {
+  mkfinal("ok", 1);
+  cr_assert_eq(mkdir(at("bad"), 0777), 0);
+  put("bad/DONE", "");
+  put("bad/eval.csv", AGG_EVAL_HEADER "\n0,0,0,1,1,0\n0,0,1,zz,1,0\n");
+  const char *lines[] = {"a T 1 ok", "a T 2 bad"};
+  jobs_file("jobs", lines, 2);
+  AggJobs jobs;
+  cr_assert_eq(agg_jobs_read(&jobs, at("jobs"), err, sizeof err), 0, "%s", err);
+  AggSet set;
+  agg_set_init(&set);
+  cr_assert_eq(agg_set_load(&set, &jobs, err, sizeof err), -1);
+  char want[512];
+  snprintf(want, sizeof want, "%s:3: return: not a number", at("bad/eval.csv"));
+  cr_assert(strstr(err, want), "'%s' lacks '%s'", err, want);
+  agg_set_free(&set);
+  agg_jobs_free(&jobs);
+}
+
+// a run with one evaluation at step 1000 of value v
+static void one(AggSet *s, const char *label, const char *task, double v) {
+  AggCurve c = {malloc(sizeof(int64_t)), malloc(sizeof(double)), 1};
+  c.step[0] = 1000;
+  c.ret[0] = v;
+  agg_set_add(s, label, task, &c);
+  cr_assert(c.step == NULL && c.n == 0, "the set takes the curve over");
+}
+
+static void bad_refs(const char *text, const char *want) {
+  put("ref.txt", text);
+  AggRefs refs;
+  char expect[512];
+  snprintf(expect, sizeof expect, "%s:%s", at("ref.txt"), want);
+  cr_assert_eq(agg_refs_read(&refs, at("ref.txt"), err, sizeof err), -1, "accepted: %s", text);
+  cr_assert(strstr(err, expect), "message '%s' lacks '%s'", err, expect);
+}
+
+Test(agg, references_and_normalisation) {
+  bad_refs("Hopper 0\n", "1: 2 fields, expected 3");
+  bad_refs("# c\nHopper 0 x\n", "2: HIGH: not a finite number: 'x'");
+  bad_refs("Hopper inf 1\n", "1: LOW: not a finite number");
+  bad_refs("Hopper 5 5\n", "1: LOW and HIGH are both 5");
+  bad_refs("A 0 1\n\nA 0 2\n", "3: task A has a reference already (line 1)");
+
+  AggRef r = {"T", 10, 110};
+  NEAR(agg_normalize(60, &r), 0.5, 0.0);   // (60 - 10) / 100
+  NEAR(agg_normalize(10, &r), 0.0, 0.0);
+  NEAR(agg_normalize(110, &r), 1.0, 0.0);
+  NEAR(agg_normalize(-40, &r), -0.5, 0.0);   // (-40 - 10) / 100
+  AggRef down = {"T", 0, -200};   // a cost-like task: lower is better
+  NEAR(agg_normalize(-50, &down), 0.25, 0.0);
+
+  put("ref.txt", "# task low high\nA 0 10\nB -100 100\n");
+  AggRefs refs;
+  cr_assert_eq(agg_refs_read(&refs, at("ref.txt"), err, sizeof err), 0, "%s", err);
+  cr_assert_eq(refs.n, 2);
+  NEAR(agg_refs_find(&refs, "B")->low, -100.0, 0.0);
+  cr_assert(agg_refs_find(&refs, "C") == NULL);
+
+  AggSet s;
+  agg_set_init(&s);
+  // x: A {5, 10} -> {0.5, 1}; B {0, 100} -> {0.5, 1}; C has no reference (left out)
+  one(&s, "x", "A", 5), one(&s, "x", "A", 10), one(&s, "x", "C", 1000);
+  one(&s, "y", "C", 3);   // no task with a reference: y is left out
+  one(&s, "x", "B", 0), one(&s, "x", "B", 100);
+  // z: A {0, 0} -> {0, 0}; B {100, 100} -> {1, 1}: every stratified resample is {0, 0, 1, 1}
+  one(&s, "z", "A", 0), one(&s, "z", "B", 100), one(&s, "z", "A", 0), one(&s, "z", "B", 100);
+  Rng rng;
+  rng_init(&rng, 0, RNG_STREAM_BOOTSTRAP);
+  AggNorm *a;
+  size_t n = agg_normalized(&s, &refs, &a, &opts, &rng);
+  cr_assert_eq(n, 2);
+  cr_assert_str_eq(a[0].label, "x");
+  cr_assert_eq(a[0].tasks, 2);
+  cr_assert_eq(a[0].runs, 4);
+  // {0.5, 1, 0.5, 1}: mean 3 / 4 = 0.75; IQM drops one from each end of 0.5 0.5 1 1: 0.75
+  NEAR(a[0].score.mean.point, 0.75, 0.0);
+  NEAR(a[0].score.iqm.point, 0.75, 0.0);
+  cr_assert(a[0].score.mean.lo >= 0.5 && a[0].score.mean.lo <= 0.75 &&
+            a[0].score.mean.hi >= 0.75 && a[0].score.mean.hi <= 1.0);
+  cr_assert_str_eq(a[1].label, "z");
+  cr_assert_eq(a[1].tasks, 2);
+  // stratified by task, the mean is 0.5 in every replicate; pooled resampling of {0, 0, 1, 1}
+  // would spread it over [0.25, 0.75] at 95%
+  NEAR(a[1].score.mean.point, 0.5, 0.0);
+  NEAR(a[1].score.mean.lo, 0.5, 0.0);
+  NEAR(a[1].score.mean.hi, 0.5, 0.0);
+  NEAR(a[1].score.iqm.lo, 0.5, 0.0);   // IQM of 0 0 1 1: (0 + 1) / 2
+  NEAR(a[1].score.iqm.hi, 0.5, 0.0);
+  free(a);
+  agg_set_free(&s);
+  agg_refs_free(&refs);
+}
+
+Test(agg, output_files_exact) {
+  AggSet s;
+  agg_set_init(&s);
+  one(&s, "demo_rl", "Hop&per", 12.5), one(&s, "demo_rl", "Hop&per", 12.5);
+  one(&s, "a|b", "T_1", -3.5), one(&s, "a|b", "T_1", -3.5);
+  // equal runs: every interval is its point, so each file is known in full
+  cr_assert_eq(agg_write_all(&s, NULL, at("out/sub"), &opts, err, sizeof err), 0, "%s", err);
+  char *t = slurp(at("out/sub/curves.csv"));
+  cr_assert(t);
+  cr_assert_str_eq(t, "label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi\n"
+                      "demo_rl,Hop&per,1000,2,12.5,12.5,12.5,12.5\n"
+                      "a|b,T_1,1000,2,-3.5,-3.5,-3.5,-3.5\n");
+  free(t);
+  t = slurp(at("out/sub/final.csv"));
+  cr_assert_str_eq(t, "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi\n"
+                      "demo_rl,Hop&per,2,12.5,12.5,12.5,12.5,12.5,12.5\n"
+                      "a|b,T_1,2,-3.5,-3.5,-3.5,-3.5,-3.5,-3.5\n");
+  free(t);
+  t = slurp(at("out/sub/final.md"));
+  cr_assert_str_eq(t, "| label | task | seeds | IQM [lo, hi] | mean [lo, hi] |\n"
+                      "| --- | --- | ---: | ---: | ---: |\n"
+                      "| demo_rl | Hop&per | 2 | 12.5 [12.5, 12.5] | 12.5 [12.5, 12.5] |\n"
+                      "| a\\|b | T_1 | 2 | -3.5 [-3.5, -3.5] | -3.5 [-3.5, -3.5] |\n");
+  free(t);
+  t = slurp(at("out/sub/final.tex"));
+  cr_assert_str_eq(t, "\\begin{tabular}{llrrr}\n\\toprule\n"
+                      "label & task & seeds & IQM [lo, hi] & mean [lo, hi] \\\\\n\\midrule\n"
+                      "demo\\_rl & Hop\\&per & 2 & 12.5 [12.5, 12.5] & 12.5 [12.5, 12.5] \\\\\n"
+                      "a\\textbar{}b & T\\_1 & 2 & -3.5 [-3.5, -3.5] & -3.5 [-3.5, -3.5] \\\\\n"
+                      "\\bottomrule\n\\end{tabular}\n");
+  free(t);
+  // no references, no normalized.csv; no temporary files left
+  cr_assert_null(slurp(at("out/sub/normalized.csv")));
+  cr_assert_null(slurp(at("out/sub/final.csv.tmp")));
+  agg_set_free(&s);
+}
+
+static void write_varied(const char *out, uint32_t seed, const AggRefs *refs) {
+  static const double v[] = {3.7, 12.1, -4.2, 8.8, 0.5, 19.3, 7.7, 2.2};
+  AggSet s;
+  agg_set_init(&s);
+  for (int i = 0; i < 8; i++) one(&s, "a", "T1", v[i]);
+  for (int i = 0; i < 5; i++) one(&s, "a", "T2", 2 * v[i] + 1);
+  AggOptions o = {.reps = 500, .conf = 0.9, .seed = seed};
+  cr_assert_eq(agg_write_all(&s, refs, at(out), &o, err, sizeof err), 0, "%s", err);
+  agg_set_free(&s);
+}
+
+Test(agg, deterministic_and_seeded) {
+  put("ref.txt", "T1 -5 20\nT2 0 40\n");
+  AggRefs refs;
+  cr_assert_eq(agg_refs_read(&refs, at("ref.txt"), err, sizeof err), 0, "%s", err);
+  write_varied("o1", 0, &refs);
+  write_varied("o2", 0, &refs);
+  write_varied("o3", 1, &refs);
+  const char *files[] = {"curves.csv", "final.csv", "final.md", "final.tex", "normalized.csv"};
+  for (int i = 0; i < 5; i++) {
+    char r1[64], r2[64], r3[64];
+    snprintf(r1, sizeof r1, "o1/%s", files[i]);
+    snprintf(r2, sizeof r2, "o2/%s", files[i]);
+    snprintf(r3, sizeof r3, "o3/%s", files[i]);
+    char *a = slurp(at(r1)), *b = slurp(at(r2)), *c = slurp(at(r3));
+    cr_assert(a && b && c, "%s missing", files[i]);
+    cr_assert_str_eq(a, b, "%s differs between two identical calls", files[i]);
+    // another bootstrap seed moves the interval ends (the data have no ties to hide behind)
+    if (strcmp(files[i], "final.csv") == 0 || strcmp(files[i], "normalized.csv") == 0)
+      cr_assert_str_neq(a, c, "%s is the same for seeds 0 and 1", files[i]);
+    free(a), free(b), free(c);
+  }
+  agg_refs_free(&refs);
+}
+
+Test(agg, parse_uint) {
+  uint64_t u;
+  cr_assert_eq(agg_parse_uint("0", 10, &u), 0);
+  cr_assert_eq(u, 0);
+  cr_assert_eq(agg_parse_uint("4294967295", UINT32_MAX, &u), 0);
+  cr_assert_eq(u, 4294967295u);
+  cr_assert_eq(agg_parse_uint("4294967296", UINT32_MAX, &u), -1);
+  cr_assert_eq(agg_parse_uint("18446744073709551616", UINT64_MAX, &u), -1);
+  cr_assert_eq(agg_parse_uint("", 10, &u), -1);
+  cr_assert_eq(agg_parse_uint("+1", 10, &u), -1);
+  cr_assert_eq(agg_parse_uint(" 1", 10, &u), -1);
+  cr_assert_eq(agg_parse_uint("11", 10, &u), -1);
+}
