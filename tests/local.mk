@@ -8,10 +8,10 @@ UNIT_TESTS = \
 	%D%/test_planner %D%/test_ensemble %D%/test_aggregate
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS) %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh %D%/sac.sh %D%/ars.sh \
-	%D%/dmd_mpc.sh %D%/demorl.sh %D%/demo_layer.sh %D%/aggregate.sh
+	%D%/dmd_mpc.sh %D%/demorl.sh %D%/demo_layer.sh %D%/aggregate.sh %D%/experiments.sh
 noinst_HEADERS = %D%/gradcheck.h
 EXTRA_DIST += %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh %D%/sac.sh %D%/ars.sh \
-	%D%/dmd_mpc.sh %D%/demorl.sh %D%/demo_layer.sh %D%/aggregate.sh \
+	%D%/dmd_mpc.sh %D%/demorl.sh %D%/demo_layer.sh %D%/aggregate.sh %D%/experiments.sh \
 	%D%/testlib.sh %D%/lsan.supp
 
 TEST_LDADD = $(MIRROR_LIBS) $(CRITERION_LIBS)

@@ -1,0 +1,27 @@
+# experiments: the sweeps behind the figures (experiments/README.md).
+#   make experiments [PROFILE=smoke|quick|paper] [RESULTS=DIR] [JOBS=N] [RECIPES="main ars"]
+# expands the recipes (default: all) for PROFILE (default quick) into RESULTS (default
+# results/PROFILE, under the build directory) with this build's programs, checks every command
+# with --print-config, runs RESULTS/runs.mk JOBS runs at a time (default: the cores; finished runs
+# are skipped, killed ones resume) and writes every figure's summary (analysis/aggregate:
+# RESULTS/FIGURE/summary/{curves,final}.csv final.md final.tex).
+PROFILE ?= quick
+RESULTS ?= results/$(PROFILE)
+JOBS =
+RECIPES =
+EXPERIMENT_RECIPES = %D%/recipes/main.recipe %D%/recipes/planner.recipe \
+	%D%/recipes/layer.recipe %D%/recipes/ablations.recipe %D%/recipes/ars.recipe \
+	%D%/recipes/compute.recipe
+EXTRA_DIST += %D%/README.md %D%/expand %D%/run-one %D%/run-parallel %D%/slurm.sbatch \
+	$(EXPERIMENT_RECIPES)
+.PHONY: experiments
+
+experiments: algorithms/sac/sac$(EXEEXT) algorithms/ars/ars$(EXEEXT) \
+		algorithms/dmd_mpc/dmd_mpc$(EXEEXT) algorithms/demorl/demorl$(EXEEXT) \
+		algorithms/demo_layer/demo_layer$(EXEEXT) analysis/aggregate$(EXEEXT)
+	$(SHELL) $(srcdir)/%D%/expand --check --bin '$(abs_top_builddir)' --src '$(abs_top_srcdir)' \
+	  '$(PROFILE)' '$(RESULTS)' $(RECIPES)
+	@jobs='$(JOBS)'; [ -n "$$jobs" ] || jobs=`nproc 2>/dev/null || echo 2`; \
+	echo "$(MAKE) -f $(RESULTS)/runs.mk -j$$jobs -k all"; \
+	$(MAKE) -f '$(RESULTS)/runs.mk' -j$$jobs -k all
+	@echo "experiments: profile $(PROFILE) done; summaries in $(RESULTS)/*/summary"
