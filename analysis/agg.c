@@ -145,19 +145,27 @@ static int exists(const char *dir, const char *name) {
   return ok;
 }
 
-const char *agg_run_missing(const char *dir) {
+int agg_eval_name_ok(const char *name) {
+  return *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
+}
+
+const char *agg_run_missing(const char *dir, const char *eval) {
+  static char why[320];
   struct stat st;
   if (stat(dir, &st) || !S_ISDIR(st.st_mode)) return "no directory";
   if (!exists(dir, "DONE")) return "no DONE";
-  if (!exists(dir, "eval.csv")) return "no eval.csv";
+  if (!exists(dir, eval)) {
+    snprintf(why, sizeof why, "no %s", eval);
+    return why;
+  }
   return NULL;
 }
 
-size_t agg_report_missing(const AggJobs *jobs, FILE *f) {
+size_t agg_report_missing(const AggJobs *jobs, const char *eval, FILE *f) {
   size_t missing = 0;
   for (size_t i = 0; i < jobs->n; i++) {
     const AggJob *j = &jobs->job[i];
-    const char *why = agg_run_missing(j->dir);
+    const char *why = agg_run_missing(j->dir, eval);
     if (!why) continue;
     fprintf(f, "%s: missing run %s %s seed %lu: %s (%s)\n", fail_prog(), j->label, j->task,
             (unsigned long)j->seed, j->dir, why);
@@ -173,7 +181,7 @@ static void curve_push(AggCurve *c, size_t *room, int64_t step) {
     *room = *room ? 2 * *room : 64;
     c->step = realloc(c->step, *room * sizeof *c->step);
     c->ret = realloc(c->ret, *room * sizeof *c->ret);
-    if (!c->step || !c->ret) fail_run("out of memory reading an eval.csv");
+    if (!c->step || !c->ret) fail_run("out of memory reading an evaluation log");
   }
   c->step[c->n] = step;
   c->ret[c->n] = 0.0;
@@ -332,14 +340,14 @@ const AggGroup *agg_set_find(const AggSet *s, const char *label, const char *tas
   return NULL;
 }
 
-int agg_set_load(AggSet *s, const AggJobs *jobs, char *err, size_t errsz) {
+int agg_set_load(AggSet *s, const AggJobs *jobs, const char *eval, char *err, size_t errsz) {
   // every group first, so the order is that of the job list even when a group's first run is
   // missing
   for (size_t i = 0; i < jobs->n; i++) set_group(s, jobs->job[i].label, jobs->job[i].task);
   for (size_t i = 0; i < jobs->n; i++) {
     const AggJob *j = &jobs->job[i];
-    if (agg_run_missing(j->dir)) continue;
-    char *path = join(j->dir, "eval.csv");
+    if (agg_run_missing(j->dir, eval)) continue;
+    char *path = join(j->dir, eval);
     AggCurve c;
     int rc = agg_curve_read(&c, path, err, errsz);
     free(path);

@@ -2,9 +2,10 @@
 //
 // A job list names the runs (`LABEL TASK SEED DIR` per line); the runs of one (LABEL, TASK) are a
 // group. A run's learning curve is, per evaluation, (step, mean return of that evaluation's
-// episodes) read from DIR/eval.csv; its final score is the last evaluation's mean (the headline
-// metric: the final evaluation, never the best). Groups report the mean and the interquartile
-// mean over runs with percentile-bootstrap intervals (stats.h, rliable's protocol).
+// episodes) read from DIR/eval.csv (or another log with its columns); its final score is the
+// last evaluation's mean (the headline metric: the final evaluation, never the best). Groups
+// report the mean and the interquartile mean over runs with percentile-bootstrap intervals
+// (stats.h, rliable's protocol).
 //
 // Determinism: every interval comes from one Rng started at (seed, RNG_STREAM_BOOTSTRAP) and used
 // in a fixed order: curves.csv (groups in order, steps in order), then final.csv (groups in
@@ -42,13 +43,21 @@ typedef struct {
 int agg_jobs_read(AggJobs *jobs, const char *path, char *err, size_t errsz);
 void agg_jobs_free(AggJobs *jobs);
 
-// Why a run directory cannot be aggregated: "no directory", "no DONE" or "no eval.csv"; NULL
-// when it has both DONE and eval.csv.
-const char *agg_run_missing(const char *dir);
+// The per-run evaluation log read by default; the programs write others with the same columns
+// (eval_mpc.csv, eval_policy.csv), which a caller may name instead.
+#define AGG_EVAL_FILE "eval.csv"
 
-// Print `PROG: missing run LABEL TASK seed N: DIR (why)` to f for every incomplete run; returns
-// their number.
-size_t agg_report_missing(const AggJobs *jobs, FILE *f);
+// A usable evaluation log name: a bare file name (not empty, no '/', not . or ..).
+int agg_eval_name_ok(const char *name);
+
+// Why a run directory cannot be aggregated from its log `eval` (a file name, e.g.
+// AGG_EVAL_FILE): "no directory", "no DONE" or "no EVAL" (e.g. "no eval.csv"), in a static
+// buffer valid until the next call; NULL when the run has both DONE and that log.
+const char *agg_run_missing(const char *dir, const char *eval);
+
+// Print `PROG: missing run LABEL TASK seed N: DIR (why)` to f for every run agg_run_missing
+// finds incomplete; returns their number.
+size_t agg_report_missing(const AggJobs *jobs, const char *eval, FILE *f);
 
 // ---- one run ----
 
@@ -62,10 +71,10 @@ typedef struct {
   size_t n;
 } AggCurve;
 
-// Read eval.csv (header step,eval,episode,return,length,wall_s; rows grouped by `eval`). A bad
-// header, a wrong column count, a field that does not parse, a non-finite return, a step that
-// decreases (or repeats in a new evaluation, or changes within one), an evaluation index that
-// goes back, or a file without rows is an error `PATH:LINE: what`.
+// Read an evaluation log such as eval.csv (header step,eval,episode,return,length,wall_s; rows
+// grouped by `eval`). A bad header, a wrong column count, a field that does not parse, a
+// non-finite return, a step that decreases (or repeats in a new evaluation, or changes within
+// one), an evaluation index that goes back, or a file without rows is an error `PATH:LINE: what`.
 int agg_curve_read(AggCurve *c, const char *path, char *err, size_t errsz);
 void agg_curve_free(AggCurve *c);
 
@@ -92,11 +101,11 @@ void agg_set_add(AggSet *s, const char *label, const char *task, AggCurve *c);
 // The group (label, task), or NULL.
 const AggGroup *agg_set_find(const AggSet *s, const char *label, const char *task);
 
-// Read the curve of every job whose run is complete (agg_run_missing is NULL) into groups, in
-// order of the groups' first lines in the job list. A group left without runs is left out, and a
-// group whose runs' last evaluations are at different steps is kept; a warning names either.
-// Returns 0, or -1 with the first eval.csv error.
-int agg_set_load(AggSet *s, const AggJobs *jobs, char *err, size_t errsz);
+// Read the curve of every job whose run is complete (agg_run_missing is NULL) from its log
+// DIR/eval into groups, in order of the groups' first lines in the job list. A group left
+// without runs is left out, and a group whose runs' last evaluations are at different steps is
+// kept; a warning names either. Returns 0, or -1 with the first log's error.
+int agg_set_load(AggSet *s, const AggJobs *jobs, const char *eval, char *err, size_t errsz);
 
 // ---- statistics ----
 

@@ -1,11 +1,11 @@
 // aggregate: summarise finished runs into learning curves, final-score tables and normalised
 // scores (analysis/agg.h does the work; this file is the command line).
 //
-//   aggregate --jobs FILE --out DIR [--reference FILE] [--reps N] [--seed N] [--conf C]
-//             [--allow-missing]
+//   aggregate --jobs FILE --out DIR [--eval NAME] [--reference FILE] [--reps N] [--seed N]
+//             [--conf C] [--allow-missing]
 //
 // Nothing is written unless every input is sound: a missing run (without --allow-missing) or a
-// malformed eval.csv stops the program before it creates DIR.
+// malformed evaluation log stops the program before it creates DIR.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,30 +16,32 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "Usage: aggregate --jobs FILE --out DIR [--reference FILE] [--reps N] [--seed N]\n"
-          "                 [--conf C] [--allow-missing]\n"
+          "Usage: aggregate --jobs FILE --out DIR [--eval NAME] [--reference FILE] [--reps N]\n"
+          "                 [--seed N] [--conf C] [--allow-missing]\n"
           "Summarise finished runs: learning curves, final scores and normalised scores, as\n"
           "the mean and the interquartile mean (IQM) over seeds with percentile-bootstrap\n"
           "intervals.\n\n"
           "  --jobs FILE       one run per line: LABEL TASK SEED DIR ('#' starts a comment line);\n"
           "                    the runs of one LABEL and TASK are a group\n"
           "  --out DIR         where the summaries go (made if missing)\n"
+          "  --eval NAME       the evaluation log read in each run directory: a file name with\n"
+          "                    eval.csv's columns (default eval.csv; e.g. eval_mpc.csv)\n"
           "  --reference FILE  lines TASK LOW HIGH: also write scores (x - LOW) / (HIGH - LOW)\n"
           "                    pooled over tasks per label, bootstrap stratified by task\n"
           "  --reps N          bootstrap replicates (default 2000, at least 100)\n"
           "  --seed N          seed of the bootstrap stream (default 0)\n"
           "  --conf C          interval level in (0, 1) (default 0.95)\n"
-          "  --allow-missing   aggregate the runs with DONE and eval.csv, warn about the rest\n\n"
+          "  --allow-missing   aggregate the runs with DONE and the log, warn about the rest\n\n"
           "Writes curves.csv (per group and step every run evaluated: mean, IQM and its\n"
           "interval), final.csv, final.md and final.tex (the last evaluation of each run: mean\n"
           "and IQM with intervals) and, with --reference, normalized.csv. A run's score at a\n"
-          "step is the mean return of that evaluation's episodes (eval.csv).\n"
+          "step is the mean return of that evaluation's episodes (eval.csv or --eval NAME).\n"
           "Exit status: 0 success, 1 missing or malformed runs, 2 usage error.\n");
 }
 
 int main(int argc, char **argv) {
   fail_set_prog(argv[0]);
-  const char *jobs_path = NULL, *out = NULL, *ref_path = NULL;
+  const char *jobs_path = NULL, *out = NULL, *ref_path = NULL, *eval = AGG_EVAL_FILE;
   AggOptions o = {.reps = 2000, .conf = 0.95, .seed = 0};
   int allow_missing = 0;
   for (int i = 1; i < argc; i++) {
@@ -60,7 +62,8 @@ int main(int argc, char **argv) {
     // --name value or --name=value; the name is checked before a value is taken
     char name[64];
     snprintf(name, sizeof name, "%.*s", (int)(eq ? (size_t)(eq - arg) : strlen(arg)), arg);
-    static const char *known[] = {"--jobs", "--out", "--reference", "--reps", "--seed", "--conf"};
+    static const char *known[] = {"--jobs", "--out",  "--reference", "--reps",
+                                  "--seed", "--conf", "--eval"};
     int k = 0, nk = (int)(sizeof known / sizeof known[0]);
     while (k < nk && strcmp(name, known[k])) k++;
     if (k == nk) {
@@ -85,10 +88,17 @@ int main(int argc, char **argv) {
           fail_usage("--seed: expected an integer in [0, 4294967295], got '%s'", value);
         o.seed = (uint32_t)u;
         break;
-      default:
+      case 5:
         o.conf = strtod(value, &end);
         if (!*value || *end || !(o.conf > 0.0 && o.conf < 1.0))
           fail_usage("--conf: expected a number in (0, 1), got '%s'", value);
+        break;
+      default:
+        // a name, not a path: every run directory holds its own
+        if (!agg_eval_name_ok(value))
+          fail_usage("--eval: expected a file name without '/' (e.g. eval_mpc.csv), got '%s'",
+                     value);
+        eval = value;
     }
   }
   if (!jobs_path) fail_usage("--jobs FILE is required");
@@ -99,7 +109,7 @@ int main(int argc, char **argv) {
   AggRefs refs = {NULL, 0};
   if (agg_jobs_read(&jobs, jobs_path, err, sizeof err)) fail_usage("%s", err);
   if (ref_path && agg_refs_read(&refs, ref_path, err, sizeof err)) fail_usage("%s", err);
-  size_t missing = agg_report_missing(&jobs, stderr);
+  size_t missing = agg_report_missing(&jobs, eval, stderr);
   if (missing && !allow_missing)
     fail_run("%zu of %zu runs missing: nothing written (--allow-missing aggregates the others)",
              missing, jobs.n);
@@ -107,13 +117,15 @@ int main(int argc, char **argv) {
 
   AggSet set;
   agg_set_init(&set);
-  if (agg_set_load(&set, &jobs, err, sizeof err)) fail_run("%s", err);
+  if (agg_set_load(&set, &jobs, eval, err, sizeof err)) fail_run("%s", err);
   if (set.n == 0) fail_run("no complete runs: nothing written");
   if (agg_write_all(&set, ref_path ? &refs : NULL, out, &o, err, sizeof err)) fail_run("%s", err);
   size_t runs = 0;
   for (size_t i = 0; i < set.n; i++) runs += set.group[i].n;
-  printf("aggregate: %zu runs in %zu groups -> %s/{curves,final}.csv final.md final.tex%s\n", runs,
-         set.n, out, ref_path ? " normalized.csv" : "");
+  int other = strcmp(eval, AGG_EVAL_FILE) != 0;
+  printf("aggregate: %zu runs%s%s%s in %zu groups -> %s/{curves,final}.csv final.md final.tex%s\n",
+         runs, other ? " (" : "", other ? eval : "", other ? ")" : "", set.n, out,
+         ref_path ? " normalized.csv" : "");
   agg_set_free(&set);
   agg_refs_free(&refs);
   agg_jobs_free(&jobs);

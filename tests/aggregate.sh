@@ -82,6 +82,25 @@ expect 1 "aggregate: runs/s4/eval.csv:4: return: not a number: 'abc'" \
 [ -e out4 ] && fail "a malformed run must not leave outputs"
 mkrun runs/s4 10
 
+# --eval NAME: another log with eval.csv's columns, its errors under its own name
+for r in s1 s2 s3 s4 d1 d2; do
+  sed 's/^1000,1,\([01]\),[^,]*,/1000,1,\1,7,/' "runs/$r/eval.csv" >"runs/$r/eval_mpc.csv"
+done
+expect 0 "aggregate: 6 runs (eval_mpc.csv) in 2 groups" \
+  $agg --jobs jobs.txt --out out6 --eval eval_mpc.csv --reps 100
+has out6/final.csv "sac,Hopper,4,7,7,7,7,7,7"
+rm runs/d2/eval_mpc.csv
+expect 1 "aggregate: missing run demo_rl Hopper seed 2: runs/d2 (no eval_mpc.csv)" \
+  $agg --jobs jobs.txt --out out7 --eval=eval_mpc.csv
+printf 'step,eval,episode,return,length,wall_s\n' >runs/d2/eval_mpc.csv
+expect 1 "aggregate: runs/d2/eval_mpc.csv:1: no evaluation rows" \
+  $agg --jobs jobs.txt --out out7 --eval eval_mpc.csv
+[ -e out7 ] && fail "a bad log must not leave outputs"
+expect 2 "aggregate: --eval: expected a file name without '/' (e.g. eval_mpc.csv), got 'x/eval.csv'" \
+  $agg --jobs jobs.txt --out out7 --eval x/eval.csv
+expect 2 "aggregate: --eval needs a value" $agg --jobs jobs.txt --out out7 --eval
+[ -e out7 ] && fail "a usage error must not leave outputs"
+
 # usage errors: exit 2, nothing written
 expect 2 "aggregate: unknown option '--bogus'" $agg --jobs jobs.txt --out out5 --bogus
 expect 2 "aggregate: --reps: expected an integer in [100, 1e8], got '5'" \

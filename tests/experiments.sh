@@ -2,8 +2,9 @@
 # The experiment recipes and the sweep runner: every profile expands (each command checked by its
 # program) into job lists and commands whose counts are the recipes' labels x tasks x seeds; the
 # smoke profile runs end to end (through GNU parallel when it is installed, else through runs.mk
-# with make -j2) and every figure is aggregated; a rerun skips the finished runs, a run without
-# DONE runs again with its progress line; bad recipe lines and unknown profiles exit 2.
+# with make -j2), every figure is aggregated and drawn (PNG, PDF, tables, figures.md), and drawn
+# again gives the same bytes; a rerun skips the finished runs, a run without DONE runs again with
+# its progress line and its figure is redrawn; bad recipe lines and unknown profiles exit 2.
 . "${MB_SRCDIR:-.}/tests/testlib.sh"
 x="$MB_SRCDIR/experiments"
 make=${MAKE:-make}
@@ -86,6 +87,47 @@ echo "$expect_runs" | while read -r fig n; do
 done || exit 1
 echo "ok: the smoke sweep ran end to end through $how in $sweep_s s, every figure aggregated"
 
+# every figure drawn: a PNG and a PDF, their magic bytes, the extra tables with their headers,
+# and the index linking every PNG
+magic() { dd if="$1" bs="$2" count=1 2>/dev/null | od -An -tx1 | tr -d ' \n'; }
+echo "$expect_runs" | while read -r fig n; do
+  for f in "$R/$fig/$fig.png" "$R/$fig/$fig.pdf"; do
+    [ -s "$f" ] || fail "$f: missing or empty"
+  done
+  [ "$(magic "$R/$fig/$fig.png" 8)" = 89504e470d0a1a0a ] || fail "$fig.png is not a PNG"
+  [ "$(magic "$R/$fig/$fig.pdf" 5)" = 255044462d ] || fail "$fig.pdf is not a PDF"
+  grep -qF "]($fig/$fig.png)" "$R/figures.md" || fail "figures.md does not link $fig/$fig.png"
+done || exit 1
+# header FILE LINE [ROWS]: FILE's first line, and its number of rows after it
+header() {
+  [ "$(head -n 1 "$1")" = "$2" ] || fail "$1: header '$(head -n 1 "$1" 2>/dev/null)', expected $2"
+  [ $# -lt 3 ] || [ "$(($(wc -l <"$1") - 1))" -eq "$3" ] || fail "$1: expected $3 rows: $(cat "$1")"
+}
+curves_h="label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi"
+final_h="label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi"
+# smoke's demorl runs evaluate the planner (eval_mpc.csv), the layer's runs the policy alone
+header "$R/main/summary-mpc/curves.csv" "$curves_h"
+header "$R/main/summary-mpc/final.csv" "$final_h" 4
+header "$R/layer/summary-policy/final.csv" "$final_h" 4
+header "$R/layer/summary/layer.csv" \
+  "task,condition,seeds,layer_iqm,layer_lo,layer_hi,policy_iqm,policy_lo,policy_hi" 4
+header "$R/planner/summary/planner.csv" "task,gamma,utility,samples,seeds,iqm,iqm_lo,iqm_hi" 36
+header "$R/ablations/summary/ablations.csv" "$final_h" 16
+header "$R/compute/summary/compute-runs.csv" \
+  "label,task,seed,steps,train_s,s_per_1k_steps,plan_steps,plan_ms" 7
+header "$R/compute/summary/compute.csv" \
+  "label,task,seeds,s_per_1k_steps,s_per_1k_min,s_per_1k_max,plan_ms,plan_ms_min,plan_ms_max" 7
+# every compute run has a time per step, and the planners (not sac) a time per plan
+awk -F, 'NR > 1 && ($6 == "" || ($1 == "sac") != ($8 == "")) { print "bad row: " $0; bad = 1 }
+  END { exit bad }' "$R/compute/summary/compute-runs.csv" >bad.out || fail "compute-runs.csv: $(cat bad.out)"
+for t in layer compute; do
+  grep -q '^| --- ' "$R/$t/summary/$t.md" || fail "$t.md: no Markdown table"
+  grep -q '^\\bottomrule' "$R/$t/summary/$t.tex" || fail "$t.tex: no LaTeX table"
+  grep -qF "$(sed -n 3p "$R/$t/summary/$t.md")" "$R/figures.md" || fail "figures.md lacks the $t table"
+done
+grep -qF "1 seed x 200 steps, 50-step episodes" "$R/figures.md" || fail "figures.md lacks the notes"
+echo "ok: every figure drawn (PNG and PDF), its tables written and indexed in figures.md"
+
 # a rerun skips every finished run: nothing started (the logs are untouched), quickly
 sum0=$(cat "$R"/*/*/*/seed*.log | cksum)
 t0=$(now)
@@ -95,7 +137,8 @@ if command -v parallel >/dev/null 2>&1; then
   grep -q "run-parallel: $total of $total runs done" rerun.out || fail "run-parallel: $(cat rerun.out)"
 fi
 $make -f "$R/runs.mk" -j2 all >rerun.out 2>&1 || fail "runs.mk again: $(cat rerun.out)"
-grep -q -e '^\[' -e aggregate rerun.out && fail "runs.mk did something on a finished sweep: $(cat rerun.out)"
+grep -q -e '^\[' -e aggregate -e '^plot' rerun.out &&
+  fail "runs.mk did something on a finished sweep: $(cat rerun.out)"
 t1=$(now)
 [ "$(cat "$R"/*/*/*/seed*.log | cksum)" = "$sum0" ] || fail "a rerun started finished runs"
 # quickly: in seconds, or (on a loaded machine) a small part of the sweep's time
@@ -103,8 +146,30 @@ t1=$(now)
   fail "the rerun of a finished sweep took $((t1 - t0)) s (the sweep $sweep_s s)"
 echo "ok: a rerun skips the $total finished runs ($((t1 - t0)) s)"
 
+# drawn again from the same summaries: the same PNG and tables, byte for byte (the PDFs may
+# differ in their creation date, and compute's tables are wall times, but of the same runs)
+mkdir keep
+for fig in main layer planner ablations ars compute; do
+  cp "$R/$fig/$fig.png" "keep/$fig.png"
+  # the summary (remade only by aggregate) and what plot adds: summary-* and tables
+  ls "$R/$fig"/summary*/* >"keep/$fig.list"
+  i=0
+  while read -r f; do i=$((i + 1)); cp "$f" "keep/$fig.$i"; done <"keep/$fig.list"
+done
+sleep 1   # a clock-dependent output would show
+for fig in main layer planner ablations ars compute; do
+  expect 0 "plot: $R/$fig/$fig.png $fig.pdf" "$x/plot" "$R" "$fig"
+  cmp -s "$R/$fig/$fig.png" "keep/$fig.png" || fail "$fig.png differs when drawn again"
+  i=0
+  while read -r f; do
+    i=$((i + 1))
+    cmp -s "$f" "keep/$fig.$i" || fail "$f differs when made again"
+  done <"keep/$fig.list"
+done
+echo "ok: drawn again, the PNGs and tables are byte-identical"
+
 # a run without DONE (killed at its end) runs again through its rule and reports; the summary
-# of its figure is made again
+# of its figure is made again, and the figure drawn again
 d=$(awk '$1 == "V2" && $2 == "Swimmer" { print $4 }' "$R/ars/jobs.txt")
 rm "$d/DONE"
 $make -f "$R/runs.mk" -j2 all >again.out 2>&1 || fail "runs.mk after removing DONE: $(cat again.out)"
@@ -112,8 +177,20 @@ grep -q "^\[$total/$total\] V2 Swimmer seed 1: done in [0-9]*s (ETA 0s)$" again.
   fail "no progress line for the rerun: $(cat again.out)"
 [ "$(grep -c '^\[' again.out)" -eq 1 ] || fail "more than one run ran: $(cat again.out)"
 grep -q "aggregate: 12 runs in 12 groups" again.out || fail "ars summary not remade: $(cat again.out)"
+grep -q "^plot: $R/ars/ars.png ars.pdf$" again.out || fail "ars figure not redrawn: $(cat again.out)"
 [ -f "$d/DONE" ] || fail "$d: no DONE after the rerun"
 echo "ok: a run without DONE runs again"
+
+# without MPC evaluation rows (quick's demorl runs) main has no MPC series, and no error
+for f in "$R"/main/demorl/*/seed1/eval_mpc.csv; do head -n 1 "$f" >"$f.new" && mv "$f.new" "$f"; done
+expect 0 "plot: $R/main/main.png main.pdf" "$x/plot" "$R" main
+[ -e "$R/main/summary-mpc" ] && fail "summary-mpc left without MPC rows"
+# plot's errors: an unknown figure (2), a figure without its summary (1)
+expect 2 "plot: no figure script $MB_SRCDIR/experiments/figures/nope.gp" "$x/plot" "$R" nope
+rm "$R/ars/summary/final.csv"
+expect 1 "plot: no $R/ars/summary/final.csv (make -f $R/runs.mk ars makes the summary)" \
+  "$x/plot" "$R" ars
+echo "ok: main without MPC rows; plot's errors"
 
 # bad recipes and profiles: exit 2, naming FILE:LINE, nothing written
 printf '# a bad recipe\nrun a sac Hopper\nfrobnicate x\nseeds * * 2\n' >bad.recipe

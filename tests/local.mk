@@ -8,10 +8,10 @@ UNIT_TESTS = \
 	%D%/test_planner %D%/test_ensemble %D%/test_aggregate
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS) %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh %D%/sac.sh %D%/ars.sh \
-	%D%/dmd_mpc.sh %D%/demorl.sh %D%/demo_layer.sh %D%/aggregate.sh %D%/experiments.sh
+	%D%/dmd_mpc.sh %D%/demorl.sh %D%/demo_layer.sh %D%/aggregate.sh %D%/experiments.sh %D%/paper.sh
 noinst_HEADERS = %D%/gradcheck.h
 EXTRA_DIST += %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh %D%/sac.sh %D%/ars.sh \
-	%D%/dmd_mpc.sh %D%/demorl.sh %D%/demo_layer.sh %D%/aggregate.sh %D%/experiments.sh \
+	%D%/dmd_mpc.sh %D%/demorl.sh %D%/demo_layer.sh %D%/aggregate.sh %D%/experiments.sh %D%/paper.sh \
 	%D%/testlib.sh %D%/lsan.supp
 
 TEST_LDADD = $(MIRROR_LIBS) $(CRITERION_LIBS)
@@ -49,6 +49,7 @@ AM_TESTS_ENVIRONMENT = \
 	OPENBLAS_NUM_THREADS=1; export OPENBLAS_NUM_THREADS; \
 	MB_SRCDIR='$(abs_top_srcdir)'; export MB_SRCDIR; \
 	MB_BUILDDIR='$(abs_top_builddir)'; export MB_BUILDDIR; \
+	MB_PDFLATEX='$(PDFLATEX)'; export MB_PDFLATEX; \
 	LC_ALL=C; export LC_ALL; \
 	ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1}; export ASAN_OPTIONS; \
 	LSAN_OPTIONS=suppressions='$(abs_top_srcdir)/tests/lsan.supp'; export LSAN_OPTIONS; \

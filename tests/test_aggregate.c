@@ -103,7 +103,7 @@ static void load(AggSet *set, const char *jobs_rel) {
   AggJobs jobs;
   cr_assert_eq(agg_jobs_read(&jobs, at(jobs_rel), err, sizeof err), 0, "%s", err);
   agg_set_init(set);
-  cr_assert_eq(agg_set_load(set, &jobs, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(agg_set_load(set, &jobs, AGG_EVAL_FILE, err, sizeof err), 0, "%s", err);
   agg_jobs_free(&jobs);
 }
 
@@ -287,10 +287,10 @@ Test(agg, missing_runs_reported_and_skipped) {
   mkrun("nodone", s, v, 1, 0);
   cr_assert_eq(mkdir(at("noeval"), 0777), 0);
   put("noeval/DONE", "");
-  cr_assert_null(agg_run_missing(at("ok")));
-  cr_assert_str_eq(agg_run_missing(at("nodone")), "no DONE");
-  cr_assert_str_eq(agg_run_missing(at("noeval")), "no eval.csv");
-  cr_assert_str_eq(agg_run_missing(at("nodir")), "no directory");
+  cr_assert_null(agg_run_missing(at("ok"), AGG_EVAL_FILE));
+  cr_assert_str_eq(agg_run_missing(at("nodone"), AGG_EVAL_FILE), "no DONE");
+  cr_assert_str_eq(agg_run_missing(at("noeval"), AGG_EVAL_FILE), "no eval.csv");
+  cr_assert_str_eq(agg_run_missing(at("nodir"), AGG_EVAL_FILE), "no directory");
 
   // group b's only run is missing and group a's first: a stays first, b is left out
   const char *lines[] = {"a T 1 nodir", "b T 1 nodone", "a T 2 ok", "c T 1 noeval", "a T 3 ok2"};
@@ -298,7 +298,7 @@ Test(agg, missing_runs_reported_and_skipped) {
   AggJobs jobs;
   cr_assert_eq(agg_jobs_read(&jobs, at("jobs"), err, sizeof err), 0, "%s", err);
   FILE *f = tmpfile();
-  cr_assert_eq(agg_report_missing(&jobs, f), 3);
+  cr_assert_eq(agg_report_missing(&jobs, AGG_EVAL_FILE, f), 3);
   rewind(f);
   char text[2048];
   size_t n = fread(text, 1, sizeof text - 1, f);
@@ -313,7 +313,7 @@ Test(agg, missing_runs_reported_and_skipped) {
 
   AggSet set;
   agg_set_init(&set);
-  cr_assert_eq(agg_set_load(&set, &jobs, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(agg_set_load(&set, &jobs, AGG_EVAL_FILE, err, sizeof err), 0, "%s", err);
   cr_assert_eq(set.n, 1);
   cr_assert_str_eq(set.group[0].label, "a");
   cr_assert_eq(set.group[0].n, 2);
@@ -333,9 +333,47 @@ Test(agg, malformed_run_stops_loading) {
   cr_assert_eq(agg_jobs_read(&jobs, at("jobs"), err, sizeof err), 0, "%s", err);
   AggSet set;
   agg_set_init(&set);
-  cr_assert_eq(agg_set_load(&set, &jobs, err, sizeof err), -1);
+  cr_assert_eq(agg_set_load(&set, &jobs, AGG_EVAL_FILE, err, sizeof err), -1);
   char want[512];
   snprintf(want, sizeof want, "%s:3: return: not a number", at("bad/eval.csv"));
+  cr_assert(strstr(err, want), "'%s' lacks '%s'", err, want);
+  agg_set_free(&set);
+  agg_jobs_free(&jobs);
+}
+
+// Another log with eval.csv's columns (eval_mpc.csv, eval_policy.csv) is read the same way, and
+// its absence, its header and its rows are reported under its own name.
+Test(agg, other_evaluation_log) {
+  mkfinal("r1", 1);
+  mkfinal("r2", 3);
+  put("r1/eval_mpc.csv", AGG_EVAL_HEADER "\n0,0,0,7,1,0\n1000,1,0,20,1,0\n1000,1,1,30,1,0\n");
+  put("r2/eval_mpc.csv", AGG_EVAL_HEADER "\n");
+  cr_assert(agg_eval_name_ok("eval_mpc.csv"));
+  cr_assert(!agg_eval_name_ok("") && !agg_eval_name_ok("a/eval.csv") && !agg_eval_name_ok(".."));
+  cr_assert_str_eq(agg_run_missing(at("r1"), "eval_policy.csv"), "no eval_policy.csv");
+  cr_assert_null(agg_run_missing(at("r1"), "eval_mpc.csv"));
+
+  const char *one_run[] = {"a T 1 r1"};
+  jobs_file("jobs1", one_run, 1);
+  AggJobs jobs;
+  cr_assert_eq(agg_jobs_read(&jobs, at("jobs1"), err, sizeof err), 0, "%s", err);
+  AggSet set;
+  agg_set_init(&set);
+  cr_assert_eq(agg_set_load(&set, &jobs, "eval_mpc.csv", err, sizeof err), 0, "%s", err);
+  cr_assert_eq(set.n, 1);
+  cr_assert_eq(set.group[0].run[0].n, 2);
+  cr_assert_eq(set.group[0].run[0].ret[1], 25.0, "the MPC log's mean, not eval.csv's 1");
+  agg_set_free(&set);
+  agg_jobs_free(&jobs);
+
+  // a header without rows (the programs' log when no such episodes were asked for) is an error
+  const char *both[] = {"a T 1 r1", "a T 2 r2"};
+  jobs_file("jobs2", both, 2);
+  cr_assert_eq(agg_jobs_read(&jobs, at("jobs2"), err, sizeof err), 0, "%s", err);
+  agg_set_init(&set);
+  cr_assert_eq(agg_set_load(&set, &jobs, "eval_mpc.csv", err, sizeof err), -1);
+  char want[512];
+  snprintf(want, sizeof want, "%s:1: no evaluation rows", at("r2/eval_mpc.csv"));
   cr_assert(strstr(err, want), "'%s' lacks '%s'", err, want);
   agg_set_free(&set);
   agg_jobs_free(&jobs);

@@ -1,0 +1,33 @@
+# ars: learning curves of the ARS variants, one panel per task: the IQM over seeds of the
+# evaluation return with its 95% interval as a band.
+# Data (experiments/plot): curves (summary/curves.csv), tasks, labels, labelsI (the labels of
+# task I).
+W = 7.0
+H = 2.8
+load gpdir . '/common.gp'
+
+n = words(tasks)
+cols = mb_cols(n, 3)
+rows = mb_rows(n, 3)
+set multiplot
+set format x '%.0s%c'
+set xrange [0:*]
+set xlabel 'environment steps'
+unset key
+# curves.csv: label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi
+do for [i = 1:n] {
+  t = word(tasks, i)
+  L = value(sprintf('labels%d', i))
+  eval mb_panel(i, rows, cols)
+  if ((i - 1) % cols == 0) { set ylabel 'evaluation return (IQM)' } else { unset ylabel }
+  stats curves using (strcol(2) eq t ? $3 : NaN) nooutput
+  set xtics mb_tic(STATS_max)
+  set title t
+  plot for [l in L] curves skip 1 using (mb_sel(3, l, t)):(mb_sel(7, l, t)):(mb_sel(8, l, t)) \
+         with filledcurves lc mb_index(labels, l), \
+       for [l in L] curves skip 1 using (mb_sel(3, l, t)):(mb_sel(6, l, t)) \
+         with lines lc mb_index(labels, l)
+}
+eval mb_key
+plot for [l in labels] NaN with lines lc mb_index(labels, l) title l
+unset multiplot
