@@ -370,8 +370,9 @@ int agg_set_load(AggSet *s, const AggJobs *jobs, const char *eval, char *err, si
       lo = last < lo ? last : lo;
       hi = last > hi ? last : hi;
     }
-    // final scores of runs with different budgets are compared as they are; say so
-    if (lo != hi)
+    // final scores of runs with different budgets are compared as they are; say so (ARS's
+    // seeds end up to an iteration apart: differences under 5% are not worth a word)
+    if (20 * (hi - lo) > hi)
       fail_warn("%s %s: the runs' last evaluations are at different steps (%lld to %lld)",
                 g->label, g->task, (long long)lo, (long long)hi);
     s->group[kept++] = *g;
@@ -393,23 +394,37 @@ size_t agg_group_curve(const AggGroup *g, AggPoint **pts, const AggOptions *o, R
   *pts = NULL;
   if (g->n == 0) return 0;
   size_t R = g->n, np = 0;
+  const AggCurve *c0 = &g->run[0];
   size_t *at = xcalloc(R, sizeof *at, "curve positions");   // (R) next evaluation of each run
   double *v = xmalloc(R, sizeof *v, "curve values");         // (R)
-  *pts = xmalloc(g->run[0].n, sizeof **pts, "curve points");   // at most run 0's steps
-  for (size_t i = 0; i < g->run[0].n; i++) {
-    int64_t step = g->run[0].step[i];
+  *pts = xmalloc(c0->n, sizeof **pts, "curve points");      // at most run 0's evaluations
+  for (size_t i = 0; i < c0->n; i++) {
+    int64_t step = c0->step[i], first = step;
+    // another run's evaluation is the same one when it lies closer to this step than half the
+    // way to run 0's nearer neighbour: ARS evaluates at the end of an iteration, so its seeds
+    // reach an evaluation point a few hundred steps apart; without a neighbour, only the step
+    int64_t gap = 0;
+    if (i > 0) gap = step - c0->step[i - 1];
+    if (i + 1 < c0->n && (gap == 0 || c0->step[i + 1] - step < gap)) gap = c0->step[i + 1] - step;
     int all = 1;
-    v[0] = g->run[0].ret[i];
+    v[0] = c0->ret[i];
     // steps increase in every run, so each run's position only moves forward
     for (size_t k = 1; k < R && all; k++) {
       const AggCurve *c = &g->run[k];
-      while (at[k] < c->n && c->step[at[k]] < step) at[k]++;
-      if (at[k] == c->n || c->step[at[k]] != step) all = 0;
-      else v[k] = c->ret[at[k]];
+      while (at[k] + 1 < c->n && llabs(c->step[at[k] + 1] - step) <= llabs(c->step[at[k]] - step))
+        at[k]++;
+      int64_t d = at[k] < c->n ? llabs(c->step[at[k]] - step) : 0;
+      if (at[k] == c->n || (d != 0 && d >= gap - d)) {
+        all = 0;
+      } else {
+        v[k] = c->ret[at[k]];
+        if (c->step[at[k]] < first) first = c->step[at[k]];
+        at[k]++;
+      }
     }
     if (!all) continue;
     AggPoint *p = &(*pts)[np++];
-    p->step = step;
+    p->step = first;
     p->seeds = R;
     p->mean = stats_mean(v, R);
     boot(&p->iqm, v, &R, 1, stats_iqm, o, r);

@@ -103,8 +103,8 @@ const AggGroup *agg_set_find(const AggSet *s, const char *label, const char *tas
 
 // Read the curve of every job whose run is complete (agg_run_missing is NULL) from its log
 // DIR/eval into groups, in order of the groups' first lines in the job list. A group left
-// without runs is left out, and a group whose runs' last evaluations are at different steps is
-// kept; a warning names either. Returns 0, or -1 with the first log's error.
+// without runs is left out, and a group whose runs' last evaluations differ by more than 5% of
+// the steps is kept; a warning names either. Returns 0, or -1 with the first log's error.
 int agg_set_load(AggSet *s, const AggJobs *jobs, const char *eval, char *err, size_t errsz);
 
 // ---- statistics ----
@@ -122,8 +122,12 @@ typedef struct {
   Interval iqm;   // point, and the bootstrap interval over runs
 } AggPoint;
 
-// The group's learning curve at the steps every run has evaluated, in increasing order: writes
+// The group's learning curve at the evaluations every run has, in increasing order: writes
 // *pts (malloc'd, (return value) points; free it) and draws one IQM bootstrap per step from r.
+// An evaluation of run 0 at step s is matched in another run by that run's nearest evaluation
+// when it is at s, or nearer to s than half the way to s's nearer neighbour among run 0's
+// evaluations (seeds of ARS reach an evaluation point at different steps); the point's step is
+// the smallest of the matched steps.
 size_t agg_group_curve(const AggGroup *g, AggPoint **pts, const AggOptions *o, Rng *r);
 
 typedef struct {

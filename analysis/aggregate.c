@@ -32,7 +32,7 @@ static void usage(FILE *f) {
           "  --seed N          seed of the bootstrap stream (default 0)\n"
           "  --conf C          interval level in (0, 1) (default 0.95)\n"
           "  --allow-missing   aggregate the runs with DONE and the log, warn about the rest\n\n"
-          "Writes curves.csv (per group and step every run evaluated: mean, IQM and its\n"
+          "Writes curves.csv (per group and evaluation every run has: mean, IQM and its\n"
           "interval), final.csv, final.md and final.tex (the last evaluation of each run: mean\n"
           "and IQM with intervals) and, with --reference, normalized.csv. A run's score at a\n"
           "step is the mean return of that evaluation's episodes (eval.csv or --eval NAME).\n"

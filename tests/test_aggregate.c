@@ -191,6 +191,31 @@ Test(agg, curve_at_the_steps_every_run_has) {
   agg_set_free(&set);
 }
 
+// ARS evaluates at the end of an iteration: seeds reach the same evaluation point at nearby steps
+Test(agg, curve_pairs_nearby_evaluations) {
+  long long s0[] = {0, 1010, 2003, 3000}, s1[] = {0, 990, 2010, 2500};
+  double v0[] = {1, 2, 3, 4}, v1[] = {5, 6, 7, 8};
+  mkrun("r0", s0, v0, 4, 1), mkrun("r1", s1, v1, 4, 1);
+  const char *lines[] = {"a T 0 r0", "a T 1 r1"};
+  jobs_file("jobs", lines, 2);
+  AggSet set;
+  load(&set, "jobs");
+  Rng r;
+  rng_init(&r, 0, RNG_STREAM_BOOTSTRAP);
+  AggPoint *p;
+  size_t n = agg_group_curve(&set.group[0], &p, &opts, &r);
+  // 990 and 2010 are within half a gap of 1010 and 2003 (points at the smaller step); 2500 is 500
+  // from 3000, more than half of 3000's gap of 997 to 2003: not the same evaluation
+  cr_assert_eq(n, 3);
+  cr_assert_eq(p[0].step, 0);
+  cr_assert_eq(p[1].step, 990);
+  cr_assert_eq(p[2].step, 2003);
+  NEAR(p[1].mean, 4.0, 0.0);
+  NEAR(p[2].mean, 5.0, 0.0);
+  free(p);
+  agg_set_free(&set);
+}
+
 // eval.csv with this text must fail with a message containing "PATH:want"
 static void bad_eval(const char *text, const char *want) {
   put("e.csv", text);
