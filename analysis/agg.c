@@ -397,7 +397,7 @@ size_t agg_group_curve(const AggGroup *g, AggPoint **pts, const AggOptions *o, R
   const AggCurve *c0 = &g->run[0];
   size_t *at = xcalloc(R, sizeof *at, "curve positions");   // (R) next evaluation of each run
   double *v = xmalloc(R, sizeof *v, "curve values");         // (R)
-  *pts = xmalloc(c0->n, sizeof **pts, "curve points");      // at most run 0's evaluations
+  *pts = xmalloc(c0->n, sizeof **pts, "curve points");       // at most run 0's evaluations
   for (size_t i = 0; i < c0->n; i++) {
     int64_t step = c0->step[i], first = step;
     // another run's evaluation is the same one when it lies closer to this step than half the
