@@ -85,6 +85,14 @@ echo "$expect_runs" | while read -r fig n; do
   # one group per (label, task): with one seed, as many as runs
   [ "$(($(wc -l <"$s/final.csv") - 1))" -eq "$n" ] || fail "$s/final.csv: expected $n groups"
 done || exit 1
+# the figures with reference scores (main, ablations) have normalised scores, one row per label
+for fig in main ablations; do
+  s="$R/$fig/summary/normalized.csv"
+  [ "$(head -n 1 "$s")" = "label,tasks,runs,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi" ] ||
+    fail "$s: bad or missing header"
+  [ "$(($(wc -l <"$s") - 1))" -eq "$(grep -v '^#' "$R/$fig/jobs.txt" | cut -d' ' -f1 | sort -u | wc -l)" ] ||
+    fail "$s: not one row per label"
+done
 echo "ok: the smoke sweep ran end to end through $how in $sweep_s s, every figure aggregated"
 
 # every figure drawn: a PNG and a PDF, their magic bytes, the extra tables with their headers,
@@ -197,6 +205,9 @@ printf '# a bad recipe\nrun a sac Hopper\nfrobnicate x\nseeds * * 2\n' >bad.reci
 expect 2 "expand: $T/bad.recipe:3: unknown keyword \"frobnicate\"" expand smoke "$T/r2" "$T/bad.recipe"
 printf 'run a sac Hopper\nsteps smoke * ten\n' >bad2.recipe
 expect 2 "expand: $T/bad2.recipe:2: steps \"ten\"" expand smoke "$T/r2" "$T/bad2.recipe"
+printf 'reference {src}/no/such.txt\nrun a sac Hopper\n' >bad4.recipe
+expect 2 "expand: $T/bad4.recipe:1: reference \"{src}/no/such.txt\": no file $MB_SRCDIR/no/such.txt" \
+  expand smoke "$T/r2" "$T/bad4.recipe"
 printf 'run a sac Hopper --set sac.hidden_sise=3\n' >bad3.recipe
 expect 2 "expand: $T/bad3.recipe:1: a Hopper: sac: --set: unknown key 'hidden_sise'" \
   expand smoke "$T/r2" "$T/bad3.recipe"
