@@ -161,18 +161,23 @@ Test(agg, interval_collapses_when_runs_agree) {
   agg_set_free(&set);
 }
 
+// The curve of group 0 of the job list `lines` (a fresh set, bootstrap seed 0)
+static size_t first_curve(const char *const *lines, int nl, AggSet *set, AggPoint **p) {
+  jobs_file("jobs", lines, nl);
+  load(set, "jobs");
+  Rng r;
+  rng_init(&r, 0, RNG_STREAM_BOOTSTRAP);
+  return agg_group_curve(&set->group[0], p, &opts, &r);
+}
+
 Test(agg, curve_at_the_steps_every_run_has) {
   long long s0[] = {0, 100, 200, 300}, s1[] = {0, 200, 300, 400}, s2[] = {0, 100, 200};
   double v0[] = {1, 2, 3, 4}, v1[] = {5, 6, 7, 8}, v2[] = {9, 10, 11};
   mkrun("r0", s0, v0, 4, 1), mkrun("r1", s1, v1, 4, 1), mkrun("r2", s2, v2, 3, 1);
   const char *lines[] = {"a T 0 r0", "a T 1 r1", "a T 2 r2"};
-  jobs_file("jobs", lines, 3);
   AggSet set;
-  load(&set, "jobs");
-  Rng r;
-  rng_init(&r, 0, RNG_STREAM_BOOTSTRAP);
   AggPoint *p;
-  size_t n = agg_group_curve(&set.group[0], &p, &opts, &r);
+  size_t n = first_curve(lines, 3, &set, &p);
   // steps 0, 200 are in all three runs (100 is not in r1; 300 not in r2; 400 only in r1)
   cr_assert_eq(n, 2);
   cr_assert_eq(p[0].step, 0);
@@ -197,13 +202,9 @@ Test(agg, curve_pairs_nearby_evaluations) {
   double v0[] = {1, 2, 3, 4}, v1[] = {5, 6, 7, 8};
   mkrun("r0", s0, v0, 4, 1), mkrun("r1", s1, v1, 4, 1);
   const char *lines[] = {"a T 0 r0", "a T 1 r1"};
-  jobs_file("jobs", lines, 2);
   AggSet set;
-  load(&set, "jobs");
-  Rng r;
-  rng_init(&r, 0, RNG_STREAM_BOOTSTRAP);
   AggPoint *p;
-  size_t n = agg_group_curve(&set.group[0], &p, &opts, &r);
+  size_t n = first_curve(lines, 2, &set, &p);
   // 990 and 2010 are within half a gap of 1010 and 2003 (points at the smaller step); 2500 is 500
   // from 3000, more than half of 3000's gap of 997 to 2003: not the same evaluation
   cr_assert_eq(n, 3);
