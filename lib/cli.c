@@ -14,6 +14,7 @@
 #include "fail.h"
 #include "manifest.h"
 #include "rng.h"
+#include "simd.h"
 
 // the dedicated flags of the [run] parameters
 static const CliFlag run_flags[] = {
@@ -128,6 +129,7 @@ static void usage(const Cli *c) {
 static void version(const Cli *c) {
   printf("%s (mirrorbench) %s\n", c->prog, MB_VERSION);
   printf("BLAS: %s\n", openblas_get_config());
+  printf("SIMD: %s\n", simd_name(simd_level()));
 }
 
 // suggest the closest known flag for an unknown one
@@ -279,6 +281,7 @@ static void standard_meta(Cli *c) {
   cli_meta(c, "blas", openblas_get_config());
   cli_meta(c, "blas_core", openblas_get_corename());
   cli_meta(c, "blas_threads", "1");
+  cli_meta(c, "simd", simd_name(simd_level()));
   snprintf(buf, sizeof buf,
            "init %d, reset %d, explore %d, replay %d, eval %d (sub = episode), planner %d, "
            "model %d",

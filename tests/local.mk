@@ -8,11 +8,12 @@ UNIT_TESTS = \
 	%D%/test_planner %D%/test_ensemble %D%/test_aggregate
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS) %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh %D%/sac.sh %D%/ars.sh \
-	%D%/dmd_mpc.sh %D%/demorl.sh %D%/demo_layer.sh %D%/aggregate.sh %D%/experiments.sh %D%/paper.sh
+	%D%/dmd_mpc.sh %D%/demorl.sh %D%/demo_layer.sh %D%/aggregate.sh %D%/experiments.sh %D%/paper.sh \
+	%D%/golden.sh
 noinst_HEADERS = %D%/gradcheck.h
 EXTRA_DIST += %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh %D%/sac.sh %D%/ars.sh \
 	%D%/dmd_mpc.sh %D%/demorl.sh %D%/demo_layer.sh %D%/aggregate.sh %D%/experiments.sh %D%/paper.sh \
-	%D%/testlib.sh %D%/lsan.supp
+	%D%/golden.sh %D%/golden/digests.txt %D%/testlib.sh %D%/lsan.supp
 
 TEST_LDADD = $(MIRROR_LIBS) $(CRITERION_LIBS)
 %C%_test_rng_LDADD = $(TEST_LDADD)
@@ -54,3 +55,10 @@ AM_TESTS_ENVIRONMENT = \
 	ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1}; export ASAN_OPTIONS; \
 	LSAN_OPTIONS=suppressions='$(abs_top_srcdir)/tests/lsan.supp'; export LSAN_OPTIONS; \
 	UBSAN_OPTIONS=print_stacktrace=1; export UBSAN_OPTIONS;
+
+# Re-record the pinned results (tests/golden/digests.txt) after a change meant to alter them; the
+# commit that re-records says why.
+.PHONY: golden-record
+golden-record: all $(check_PROGRAMS)
+	OPENBLAS_NUM_THREADS=1 LC_ALL=C MB_SRCDIR='$(abs_top_srcdir)' MB_BUILDDIR='$(abs_top_builddir)' \
+	  $(SHELL) $(top_srcdir)/tests/golden.sh --record
