@@ -5,9 +5,9 @@ EXTRA_PROGRAMS += %D%/bench_nn %D%/bench_env %D%/bench_sac %D%/bench_planner
 %C%_bench_env_SOURCES = %D%/bench_env.c
 %C%_bench_env_LDADD = $(ENV_LIBS)
 %C%_bench_sac_SOURCES = %D%/bench_sac.c %D%/peak.h
-%C%_bench_sac_LDADD = algorithms/sac/libsac.a $(ENV_LIBS)
+%C%_bench_sac_LDADD = algorithms/components/libcomponents.a $(ENV_LIBS)
 %C%_bench_planner_SOURCES = %D%/bench_planner.c %D%/peak.h
-%C%_bench_planner_LDADD = algorithms/dmd_mpc/libdmd.a $(ENV_LIBS)
+%C%_bench_planner_LDADD = algorithms/components/libcomponents.a $(ENV_LIBS)
 CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_DIST += %D%/planner_torch.py
 
