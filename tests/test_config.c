@@ -390,10 +390,12 @@ Test(manifest, check_lists_differences) {
   HAS("2 parameters differ");
   HAS("t.batch: 256 in the run, 64 now");
   HAS("t.gamma: 0.99 in the run, 0.9 now");
-  // a parameter the record lacks is a difference too
+  // a parameter the record lacks (added since the run began) is one only away from its default
   UParams up;
   tp.batch = 256, tp.gamma = 0.99;
   u_register(&cfg, "u", &up);
+  cr_assert_eq(manifest_check(path, &cfg, err, sizeof err), 0, "%s", err);
+  up.mass *= 2;
   cr_assert_eq(manifest_check(path, &cfg, err, sizeof err), -1);
   HAS("u.mass: not in the run's record");
 }
