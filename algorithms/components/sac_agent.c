@@ -16,7 +16,6 @@
 // cblas.h pulls in <complex.h>, whose macro I would clash with the shape letters of nn.h
 #undef I
 
-#include "dist.h"
 #include "episodes.h"
 #include "fail.h"
 
@@ -47,7 +46,7 @@ int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rn
   as[0] = O;
   cs[0] = O + A;
   for (int l = 1; l <= H; l++) as[l] = cs[l] = (int)p->hidden_size;
-  as[H + 1] = 2 * A;
+  as[H + 1] = sac_policy_out_width(p, A);
   cs[H + 1] = 1;
   if (mlp_init(&a->actor, 1, H + 1, as, NN_RELU, NN_IDENTITY, err, errsz) ||
       mlp_init(&a->critic, 2, H + 1, cs, NN_RELU, NN_IDENTITY, err, errsz) ||
@@ -56,6 +55,8 @@ int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rn
       mlp_work_init(&a->cw, &a->critic, B, err, errsz) ||
       mlp_work_init(&a->qaw, &a->actor, SAC_QUERY_ROWS, err, errsz) ||
       mlp_work_init(&a->qcw, &a->critic, SAC_QUERY_ROWS, err, errsz) ||
+      sac_policy_init(&a->head, p, A, B, err, errsz) ||
+      sac_policy_init(&a->qhead, p, A, SAC_QUERY_ROWS, err, errsz) ||
       adam_init(&a->actor_opt, a->actor.p.n, (float)p->actor_lr, err, errsz) ||
       adam_init(&a->critic_opt, a->critic.p.n, (float)p->critic_lr, err, errsz) ||
       adam_init(&a->alpha_opt, 1, (float)p->alpha_lr, err, errsz)) {
@@ -69,9 +70,8 @@ int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rn
   a->alpha = (float)p->init_alpha;
 
   size_t b = (size_t)B, ba = b * A, bw = b * (O + A), r = SAC_QUERY_ROWS;
-  a->eps = xmalloc(2 * ba, sizeof(float), "sac update");
-  a->mu = xmalloc(ba, sizeof(float), "sac update");
-  a->log_std = xmalloc(ba, sizeof(float), "sac update");
+  size_t W = (size_t)a->head.W, Z = (size_t)a->head.Z;
+  a->eps = xmalloc(2 * b * Z, sizeof(float), "sac update");
   a->a_pi = xmalloc(ba, sizeof(float), "sac update");
   a->logp_pi = xmalloc(b, sizeof(float), "sac update");
   a->a_next = xmalloc(ba, sizeof(float), "sac update");
@@ -81,15 +81,11 @@ int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rn
   a->xq = xmalloc(2 * bw, sizeof(float), "sac update");
   a->dq = xmalloc(2 * b, sizeof(float), "sac update");
   a->dxq = xmalloc(2 * bw, sizeof(float), "sac update");
-  a->dout = xmalloc(2 * ba, sizeof(float), "sac update");
+  a->dout = xmalloc(b * W, sizeof(float), "sac update");
   a->da = xmalloc(ba, sizeof(float), "sac update");
   a->dlogp = xmalloc(b, sizeof(float), "sac update");
-  a->dmu = xmalloc(ba, sizeof(float), "sac update");
-  a->dlog_std = xmalloc(ba, sizeof(float), "sac update");
   a->qx = xmalloc(2 * r * (O + A), sizeof(float), "sac query");
-  a->qmu = xmalloc(r * A, sizeof(float), "sac query");
-  a->qls = xmalloc(r * A, sizeof(float), "sac query");
-  a->qeps = xmalloc(r * A, sizeof(float), "sac query");
+  a->qeps = xmalloc(r * Z, sizeof(float), "sac query");
   a->qlogp = xmalloc(r, sizeof(float), "sac query");
   a->obs1 = xmalloc((size_t)O, sizeof(float), "sac query");
   a->act1 = xmalloc((size_t)A, sizeof(float), "sac query");
@@ -97,14 +93,16 @@ int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rn
 }
 
 void sac_agent_free(SacAgent *a) {
-  float *arrays[] = {a->eps, a->mu, a->log_std, a->a_pi, a->logp_pi, a->a_next, a->logp_next,
-                     a->qmin_next, a->y, a->xq, a->dq, a->dxq, a->dout, a->da, a->dlogp, a->dmu,
-                     a->dlog_std, a->qx, a->qmu, a->qls, a->qeps, a->qlogp, a->obs1, a->act1};
+  float *arrays[] = {a->eps,  a->a_pi, a->logp_pi, a->a_next, a->logp_next, a->qmin_next,
+                     a->y,    a->xq,   a->dq,      a->dxq,    a->dout,      a->da,
+                     a->dlogp, a->qx,  a->qeps,    a->qlogp,  a->obs1,      a->act1};
   for (size_t k = 0; k < sizeof arrays / sizeof *arrays; k++) free(arrays[k]);
   mlp_work_free(&a->aw);
   mlp_work_free(&a->cw);
   mlp_work_free(&a->qaw);
   mlp_work_free(&a->qcw);
+  sac_policy_free(&a->head);
+  sac_policy_free(&a->qhead);
   adam_free(&a->actor_opt);
   adam_free(&a->critic_opt);
   adam_free(&a->alpha_opt);
@@ -115,18 +113,6 @@ void sac_agent_free(SacAgent *a) {
 }
 
 // ---- network pieces ----
-
-// actor output out (n, 2A) -> mu (n, A) and log_std (n, A) clamped to the bounds
-static void policy_head(const SacAgent *a, const float *out, float *mu, float *log_std, int n) {
-  int A = a->act_dim;
-  float lo = a->log_std_min, hi = a->log_std_max;
-  for (int b = 0; b < n; b++)
-    for (int j = 0; j < A; j++) {
-      float l = out[(size_t)b * 2 * A + A + j];
-      mu[(size_t)b * A + j] = out[(size_t)b * 2 * A + j];
-      log_std[(size_t)b * A + j] = l < lo ? lo : l > hi ? hi : l;
-    }
-}
 
 // x (members, n, O + A): the rows [obs, act], repeated for each member
 static void critic_input(float *x, const float *obs, const float *act, int n, int O, int A,
@@ -188,13 +174,12 @@ void sac_agent_act(SacAgent *a, const float *obs, float *act, int n, Rng *r) {
   for (int s = 0; s < n; s += SAC_QUERY_ROWS) {
     int m = n - s < SAC_QUERY_ROWS ? n - s : SAC_QUERY_ROWS;
     const float *out = mlp_forward(&a->actor, &a->qaw, obs + (size_t)s * O, m);
-    policy_head(a, out, a->qmu, a->qls, m);
     float *as = act + (size_t)s * A;
     if (!r) {
-      dist_tanh_mean(as, a->qmu, m, A);
+      a->qhead.ops->act(&a->qhead, out, m, as);
     } else {
-      rng_fill_normalf(r, a->qeps, (size_t)m * A, 0.0f, 1.0f);
-      dist_tanh_gauss_sample(as, NULL, a->qlogp, a->qmu, a->qls, a->qeps, m, A);
+      rng_fill_normalf(r, a->qeps, (size_t)m * a->qhead.Z, 0.0f, 1.0f);
+      a->qhead.ops->sample(&a->qhead, out, a->qeps, m, as, a->qlogp);
     }
   }
 }
@@ -226,13 +211,12 @@ void sac_agent_qmin(SacAgent *a, const float *obs, const float *act, int n, floa
 
 // ---- the update ----
 
-// actor pass at obs (B, O) with noise eps (B, A): act (B, A) and logp (B); the pass stays in
-// a->aw and the policy in a->mu, a->log_std
+// actor pass at obs (B, O) with noise eps (B, Z): act (B, A) and logp (B); the pass stays in
+// a->aw and the sample in the head, for the backward
 static void policy_sample(SacAgent *a, const float *obs, const float *eps, float *act,
                           float *logp) {
   const float *out = mlp_forward(&a->actor, &a->aw, obs, a->B);
-  policy_head(a, out, a->mu, a->log_std, a->B);
-  dist_tanh_gauss_sample(act, NULL, logp, a->mu, a->log_std, eps, a->B, a->act_dim);
+  a->head.ops->sample(&a->head, out, eps, a->B, act, logp);
 }
 
 void sac_agent_critic_grad(SacAgent *a, const ReplayBatch *b, SacStats *st) {
@@ -242,7 +226,7 @@ void sac_agent_critic_grad(SacAgent *a, const ReplayBatch *b, SacStats *st) {
   double alpha = a->alpha, gamma = a->gamma;
 
   // target: a' ~ pi(.|s') from the current actor, values from the target critics
-  policy_sample(a, b->next_obs, a->eps + (size_t)B * A, a->a_next, a->logp_next);
+  policy_sample(a, b->next_obs, a->eps + (size_t)B * a->head.Z, a->a_next, a->logp_next);
   critic_input(a->xq, b->next_obs, a->a_next, B, O, A, 2);
   const float *qt = mlp_forward(&a->critic_targ, &a->cw, a->xq, B);   // (2, B)
   for (int i = 0; i < B; i++) {
@@ -310,17 +294,9 @@ void sac_agent_actor_grad(SacAgent *a, SacStats *st) {
     for (int j = 0; j < A; j++)
       a->da[i * A + j] = a->dxq[(size_t)i * W + O + j] + a->dxq[(size_t)(B + i) * W + O + j];
 
-  // through the reparameterised sample, then the clamp (no gradient outside the bounds)
-  dist_tanh_gauss_backward(a->dmu, a->dlog_std, a->da, a->dlogp, a->mu, a->log_std, a->eps, B,
-                           A);
-  const float *out = a->aw.h[a->actor.nlayers - 1];   // (B, 2A) raw output of the pass at s
-  for (int i = 0; i < B; i++)
-    for (int j = 0; j < A; j++) {
-      size_t k = (size_t)i * 2 * A + j;
-      float l = out[k + A];
-      a->dout[k] = a->dmu[i * A + j];
-      a->dout[k + A] = l >= a->log_std_min && l <= a->log_std_max ? a->dlog_std[i * A + j] : 0.0f;
-    }
+  // through the head's sample at s
+  const float *out = a->aw.h[a->actor.nlayers - 1];   // (B, W) raw output of the pass at s
+  a->head.ops->backward(&a->head, out, a->da, a->dlogp, B, a->dout);
   nn_zero_grad(&a->actor.p);
   mlp_backward(&a->actor, &a->aw, a->dout, NULL);
   if (st) st->pi_loss = loss / B;
@@ -333,7 +309,7 @@ void sac_agent_actor_step(SacAgent *a) {
 }
 
 void sac_agent_update(SacAgent *a, const ReplayBatch *b, Rng *r, SacStats *st) {
-  rng_fill_normalf(r, a->eps, 2 * (size_t)a->B * a->act_dim, 0.0f, 1.0f);
+  rng_fill_normalf(r, a->eps, 2 * (size_t)a->B * a->head.Z, 0.0f, 1.0f);
   sac_agent_critic_grad(a, b, st);
   sac_agent_critic_step(a);
   sac_agent_actor_grad(a, st);

@@ -6,9 +6,9 @@
 // program maps them onto the task's bounds with action_from_unit, and the replay stores them so).
 //
 // Networks (ReLU hidden layers, PyTorch's default initialisation, as SB3 and Spinning Up):
-//   actor    O -> hidden -> 2A: per row the mean mu (A), then the log-std (A) before clamping to
-//            [log_std_min, log_std_max] (no gradient outside, as torch.clamp); the policy is
-//            a = tanh(mu + exp(log_std) eps), eps ~ N(0, I), with log pi from dist.h
+//   actor    O -> hidden -> W, and the policy head (sac_policy.h, chosen by sac.policy) turns
+//            the row into actions, log pi and the deterministic action; the standard head
+//            (gaussian, W = 2A) is a = tanh(mu + exp(log_std) eps), eps ~ N(0, I)
 //   critics  (O + A) -> hidden -> 1, twice: one ensemble of E = 2 members, member e is Q_{e+1},
 //            so both critics run in one call; critic_targ is their Polyak-averaged copy
 //
@@ -32,34 +32,14 @@
 #include <stdint.h>
 
 #include "checkpoint.h"
-#include "config.h"
 #include "csvlog.h"
 #include "env.h"
 #include "nn.h"
 #include "optim.h"
 #include "replay.h"
 #include "rng.h"
-
-// The [sac] table. The agent reads the network, optimiser and loss entries; the loop entries
-// (buffer_size to log_every) are read by the program that drives it (sac, DeMoRL).
-#define SAC_PARAMS(X)                                                                           \
-  X(INT, hidden_layers, "2", "[1, 6]", "hidden layers of the actor and of each critic")        \
-  X(INT, hidden_size, "256", "[1, 4096]", "units per hidden layer (ReLU)")                     \
-  X(REAL, actor_lr, "3e-4", "(0, 1]", "Adam learning rate of the actor")                       \
-  X(REAL, critic_lr, "3e-4", "(0, 1]", "Adam learning rate of the critics")                    \
-  X(REAL, alpha_lr, "3e-4", "(0, 1]", "Adam learning rate of log alpha")                       \
-  X(REAL, init_alpha, "1", "(0, 1e6]", "initial entropy temperature alpha")                    \
-  X(REAL, gamma, "0.99", "[0, 1]", "discount")                                                 \
-  X(REAL, tau, "0.005", "[0, 1]", "Polyak rate of the target critics")                         \
-  X(REAL, log_std_min, "-20", "[-100, 100]", "lower clamp of the policy's log-std")            \
-  X(REAL, log_std_max, "2", "[-100, 100]", "upper clamp of the policy's log-std")              \
-  X(INT, batch_size, "256", "[1, 65536]", "transitions per update")                            \
-  X(INT, buffer_size, "1e6", "[1, 1e9]", "replay capacity in transitions")                     \
-  X(INT, random_steps, "5000", "[0, 1e12]", "uniform-random actions first; updates after them") \
-  X(INT, update_every, "1", "[1, 1e9]", "environment steps between rounds of updates")         \
-  X(INT, gradient_steps, "1", "[1, 1e9]", "updates per round")                                 \
-  X(INT, log_every, "1000", "[1, 1e9]", "updates per row of algo.csv (means over them)")
-PARAMS_DEFINE(SacParams, sac_params_register, SAC_PARAMS)
+#include "sac_params.h"
+#include "sac_policy.h"
 
 // Query rows per network pass; larger queries run in chunks of this many.
 enum { SAC_QUERY_ROWS = 256 };
@@ -79,15 +59,15 @@ typedef struct {
   int B;                          // rows per update
   float gamma, tau, log_std_min, log_std_max;
   float target_entropy;           // -A
-  Mlp actor;                      // O -> hidden -> 2A
+  Mlp actor;                      // O -> hidden -> W, the head's output row
+  SacPolicy head, qhead;          // the actor's head for updates (B rows) and queries (R rows)
   Mlp critic, critic_targ;        // E = 2: (O + A) -> hidden -> 1
   Adam actor_opt, critic_opt, alpha_opt;
   float log_alpha[1], log_alpha_g[1];   // the temperature as a one-parameter "network"
   int64_t updates;                // updates done
   // update state, valid after sac_agent_critic_grad (tests read it)
   float alpha;                    // alpha of this update: exp(log alpha) before its step
-  float *eps;                     // (2, B, A) policy noise: rows for s, then rows for s'
-  float *mu, *log_std;            // (B, A) the policy at s, log_std clamped
+  float *eps;                     // (2, B, Z) policy noise: rows for s, then rows for s'
   float *a_pi, *logp_pi;          // (B, A), (B): a_pi ~ pi(.|s) and log pi(a_pi|s)
   float *a_next, *logp_next;      // (B, A), (B): a' ~ pi(.|s') and log pi(a'|s')
   float *qmin_next;               // (B) min(Q1', Q2')(s', a')
@@ -96,19 +76,16 @@ typedef struct {
   float *xq;                      // (2, B, O + A) critic input
   float *dq;                      // (2, B) dL/dQ
   float *dxq;                     // (2, B, O + A) dL/d(critic input)
-  float *dout;                    // (B, 2A) dL/d(actor output)
-  float *da, *dlogp, *dmu, *dlog_std;   // (B, A), (B), (B, A), (B, A)
+  float *dout;                    // (B, W) dL/d(actor output)
+  float *da, *dlogp;              // (B, A), (B)
   MlpWork aw, cw;                 // the actor's and the critics' passes (B rows)
   // scratch of the queries, R = SAC_QUERY_ROWS
   MlpWork qaw, qcw;               // actor and critics (R rows)
   float *qx;                      // (2, R, O + A) critic input
-  float *qmu, *qls, *qeps;        // (R, A) each
+  float *qeps;                    // (R, Z)
   float *qlogp;                   // (R)
   float *obs1, *act1;             // (O), (A) sac_agent_act1's row
 } SacAgent;
-
-// Check the table's cross-field rules (log_std_min < log_std_max). Returns 0 or -1 with err.
-int sac_params_check(const SacParams *p, char *err, size_t errsz);
 
 // Build the networks from p (weights drawn from `init`; targets copied from the critics), the
 // optimisers and log alpha = log(init_alpha). Returns 0 or -1 with err.
@@ -116,8 +93,8 @@ int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rn
                    char *err, size_t errsz);
 void sac_agent_free(SacAgent *a);
 
-// Actions for n >= 0 observations obs (n, O) into act (n, A): tanh(mu) when r is NULL, else
-// samples of the policy with A normals per row (row after row) from r.
+// Actions for n >= 0 observations obs (n, O) into act (n, A): the head's deterministic action when r is NULL, else
+// samples of the policy with Z normals per row (row after row) from r; Z = A for gaussian.
 void sac_agent_act(SacAgent *a, const float *obs, float *act, int n, Rng *r);
 
 // The same for one observation in double (an environment's), writing act (A) in double.
@@ -127,7 +104,7 @@ void sac_agent_act1(SacAgent *a, const double *obs, double *act, Rng *r);
 void sac_agent_q1(SacAgent *a, const float *obs, const float *act, int n, float *q);
 void sac_agent_qmin(SacAgent *a, const float *obs, const float *act, int n, float *q);
 
-// One update on the first B rows of b (b->B >= B): draws the policy noise from r (2 B A normals
+// One update on the first B rows of b (b->B >= B): draws the policy noise from r (2 B Z normals
 // into a->eps), then the four steps below. Fills st if not NULL.
 void sac_agent_update(SacAgent *a, const ReplayBatch *b, Rng *r, SacStats *st);
 
@@ -178,7 +155,7 @@ void sac_learner_free(SacLearner *l);
 void sac_learner_save(const SacLearner *l, CkptWriter *w);
 int sac_learner_load(SacLearner *l, CkptReader *r, char *err, size_t errsz);
 
-// The evaluation policy tanh(mu), mapped onto env's bounds, as an episodes.h PolicyFn
+// The evaluation policy (the head's deterministic action: tanh(mu) for gaussian), mapped onto env's bounds, as an episodes.h PolicyFn
 // (sac_greedy_policy with ctx a SacGreedy).
 typedef struct {
   SacAgent *agent;
@@ -186,7 +163,7 @@ typedef struct {
 } SacGreedy;
 void sac_greedy_policy(void *ctx, const double *obs, double *act);
 
-// The agent as the planner's prior policy (tanh(mu) of each row; planner.h PlanPolicyFn) and
+// The agent as the planner's prior policy (the deterministic action of each row; planner.h PlanPolicyFn) and
 // terminal value (Q1 or min(Q1, Q2); PlanValueFn); ctx is the SacAgent.
 void sac_prior_fn(void *ctx, const float *obs, float *act, int n);
 void sac_q1_fn(void *ctx, const float *obs, const float *act, int n, float *v);

@@ -1,0 +1,38 @@
+// sac_policy: the table of SAC's policy heads (see sac_policy.h).
+#include "sac_policy.h"
+
+#include <string.h>
+
+#include "fail.h"
+
+extern const SacPolicyOps sac_policy_gaussian;
+
+// in the order of SAC_POLICY_NAMES: sac.policy is an index into it
+const SacPolicyOps *const SAC_POLICIES[] = {&sac_policy_gaussian};
+const int SAC_NPOLICIES = (int)(sizeof SAC_POLICIES / sizeof *SAC_POLICIES);
+
+static const SacPolicyOps *ops_of(const SacParams *p) {
+  return p->policy >= 0 && p->policy < SAC_NPOLICIES ? SAC_POLICIES[p->policy] : NULL;
+}
+
+int sac_policy_out_width(const SacParams *p, int A) { return ops_of(p)->out_width(p, A); }
+
+int sac_policy_noise_width(const SacParams *p, int A) { return ops_of(p)->noise_width(p, A); }
+
+int sac_policy_init(SacPolicy *h, const SacParams *p, int A, int rows, char *err, size_t errsz) {
+  memset(h, 0, sizeof *h);
+  const SacPolicyOps *ops = ops_of(p);
+  if (!ops) return fail_msg(err, errsz, "sac.policy: no head number %d", p->policy);
+  *h = (SacPolicy){
+      .ops = ops, .A = A, .W = ops->out_width(p, A), .Z = ops->noise_width(p, A), .rows = rows};
+  if (ops->init(h, p, err, errsz)) {
+    memset(h, 0, sizeof *h);
+    return -1;
+  }
+  return 0;
+}
+
+void sac_policy_free(SacPolicy *h) {
+  if (h->ops) h->ops->free(h);
+  memset(h, 0, sizeof *h);
+}
