@@ -114,29 +114,34 @@ int train_env_step(TrainEnv *t, Run *run, const double *act, EnvStep *st) {
   return 1;
 }
 
+// the task's physics state s (ns) and episode length go through the given places
+static int fields(const TrainEnv *t, double *s, size_t ns, int64_t *len, CkptField f[6]) {
+  size_t O = (size_t)t->env->obs_dim;
+  f[0] = (CkptField){"state", s, ns * sizeof *s};
+  f[1] = (CkptField){"obs", t->obs, O * sizeof *t->obs};
+  f[2] = (CkptField){"reset", (void *)&t->reset, sizeof t->reset};
+  f[3] = (CkptField){"episode", (void *)&t->episode, sizeof t->episode};
+  f[4] = (CkptField){"ret", (void *)&t->ret, sizeof t->ret};
+  f[5] = (CkptField){"len", len, sizeof *len};
+  return 6;
+}
+
 void train_env_save(const TrainEnv *t, CkptWriter *w) {
-  size_t ns = env_state_size(t->env), O = (size_t)t->env->obs_dim;
+  size_t ns = env_state_size(t->env);
   double *s = xmalloc(ns, sizeof *s, "environment state");
+  int64_t len = t->len;
+  CkptField f[6];
   env_get_state(t->env, s);
-  ckpt_put(w, "train_env.state", s, ns * sizeof *s);
-  ckpt_put(w, "train_env.obs", t->obs, O * sizeof *t->obs);
-  ckpt_put(w, "train_env.reset", &t->reset, sizeof t->reset);
-  ckpt_put_i64(w, "train_env.episode", t->episode);
-  ckpt_put_f64(w, "train_env.ret", t->ret);
-  ckpt_put_i64(w, "train_env.len", t->len);
+  ckpt_put_fields(w, "train_env", f, fields(t, s, ns, &len, f));
   free(s);
 }
 
 int train_env_load(TrainEnv *t, CkptReader *r, char *err, size_t errsz) {
-  size_t ns = env_state_size(t->env), O = (size_t)t->env->obs_dim;
+  size_t ns = env_state_size(t->env);
   double *s = xmalloc(ns, sizeof *s, "environment state");
   int64_t len;
-  int rc = ckpt_get(r, "train_env.state", s, ns * sizeof *s, err, errsz) ||
-           ckpt_get(r, "train_env.obs", t->obs, O * sizeof *t->obs, err, errsz) ||
-           ckpt_get(r, "train_env.reset", &t->reset, sizeof t->reset, err, errsz) ||
-           ckpt_get_i64(r, "train_env.episode", &t->episode, err, errsz) ||
-           ckpt_get_f64(r, "train_env.ret", &t->ret, err, errsz) ||
-           ckpt_get_i64(r, "train_env.len", &len, err, errsz);
+  CkptField f[6];
+  int rc = ckpt_get_fields(r, "train_env", f, fields(t, s, ns, &len, f), err, errsz);
   if (rc == 0) {
     // the saved observation is the one the run acted on; the state reproduces the physics
     env_set_state(t->env, s, NULL);

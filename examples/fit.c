@@ -36,7 +36,7 @@ static const double pi = 3.14159265358979323846;
 typedef struct {
   Mlp net;           // 1 -> hidden x layers -> 1
   MlpWork work;
-  Adam adam;
+  Optim adam;
   Rng data;          // training samples
   float *x, *y, *dy; // (B, 1)
 } Fit;
@@ -55,7 +55,7 @@ static double train_step(Fit *f, const FitParams *p) {
   double loss = nn_mse(f->dy, pred, f->y, (size_t)B);
   nn_zero_grad(&f->net.p);
   mlp_backward(&f->net, &f->work, f->dy, NULL);
-  adam_step(&f->adam, f->net.p.w, f->net.p.g);
+  optim_step(&f->adam, f->net.p.w, f->net.p.g);
   return loss;
 }
 
@@ -87,21 +87,24 @@ static double log_eval(Run *run, Fit *f) {
   return mse;
 }
 
+// what a checkpoint holds: the network and the data stream, and the optimiser (as "adam")
+static int fields(const Fit *f, CkptField c[2]) {
+  c[0] = (CkptField){"net", f->net.p.w, f->net.p.n * sizeof(float)};
+  c[1] = (CkptField){"rng.data", (void *)&f->data, sizeof f->data};
+  return 2;
+}
+
 static void save(const Fit *f, CkptWriter *w) {
-  ckpt_put(w, "net", f->net.p.w, f->net.p.n * sizeof(float));
-  ckpt_put(w, "adam.m", f->adam.m, f->adam.n * sizeof(float));
-  ckpt_put(w, "adam.v", f->adam.v, f->adam.n * sizeof(float));
-  ckpt_put_i64(w, "adam.t", f->adam.t);
-  ckpt_put(w, "rng.data", &f->data, sizeof f->data);
+  CkptField c[2];
+  ckpt_put_fields(w, "", c, fields(f, c));
+  optim_save(&f->adam, w, "adam");
 }
 
 static void load(Fit *f, CkptReader *r) {
   char err[4400];
-  if (ckpt_get(r, "net", f->net.p.w, f->net.p.n * sizeof(float), err, sizeof err) ||
-      ckpt_get(r, "adam.m", f->adam.m, f->adam.n * sizeof(float), err, sizeof err) ||
-      ckpt_get(r, "adam.v", f->adam.v, f->adam.n * sizeof(float), err, sizeof err) ||
-      ckpt_get_i64(r, "adam.t", &f->adam.t, err, sizeof err) ||
-      ckpt_get(r, "rng.data", &f->data, sizeof f->data, err, sizeof err))
+  CkptField c[2];
+  if (ckpt_get_fields(r, "", c, fields(f, c), err, sizeof err) ||
+      optim_load(&f->adam, r, "adam", err, sizeof err))
     fail_run("cannot resume: %s", err);
 }
 
@@ -125,7 +128,7 @@ int main(int argc, char **argv) {
   if (mlp_init(&f.net, 1, (int)p.layers + 1, sizes, activations[p.activation], NN_IDENTITY, err,
                sizeof err) ||
       mlp_work_init(&f.work, &f.net, (int)p.batch_size, err, sizeof err) ||
-      adam_init(&f.adam, f.net.p.n, (float)p.lr, err, sizeof err))
+      optim_init(&f.adam, optim_adam((float)p.lr), f.net.p.n, 0, err, sizeof err))
     fail_run("%s", err);
   Rng init;
   rng_init(&init, (uint32_t)cli.run.seed, RNG_STREAM_INIT);
@@ -167,7 +170,7 @@ int main(int argc, char **argv) {
          (long long)run.step, cli.out);
   run_finish(&run);
   free(f.x), free(f.y), free(f.dy);
-  adam_free(&f.adam);
+  optim_free(&f.adam);
   mlp_work_free(&f.work);
   mlp_free(&f.net);
   cli_free(&cli);

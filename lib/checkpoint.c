@@ -502,3 +502,27 @@ int ckpt_get_i64(CkptReader *r, const char *tag, int64_t *v, char *err, size_t e
 int ckpt_get_f64(CkptReader *r, const char *tag, double *v, char *err, size_t errsz) {
   return ckpt_get(r, tag, v, sizeof *v, err, errsz);
 }
+
+// ---- an owner's checkpoint from one description ----
+
+void ckpt_tag(char *tag, size_t n, const char *prefix, const char *name) {
+  snprintf(tag, n, "%s%s%s", prefix, *prefix ? "." : "", name);
+}
+
+void ckpt_put_fields(CkptWriter *w, const char *prefix, const CkptField *f, int n) {
+  char tag[128];   // longer than any tag, so an overlong one is refused by ckpt_put
+  for (int k = 0; k < n; k++) {
+    ckpt_tag(tag, sizeof tag, prefix, f[k].name);
+    ckpt_put(w, tag, f[k].data, f[k].size);
+  }
+}
+
+int ckpt_get_fields(CkptReader *r, const char *prefix, const CkptField *f, int n, char *err,
+                    size_t errsz) {
+  char tag[128];   // longer than any tag, so an overlong one is refused by ckpt_put
+  for (int k = 0; k < n; k++) {
+    ckpt_tag(tag, sizeof tag, prefix, f[k].name);
+    if (ckpt_get(r, tag, f[k].data, f[k].size, err, errsz)) return -1;
+  }
+  return 0;
+}

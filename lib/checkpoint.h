@@ -48,4 +48,23 @@ int64_t ckpt_field_size(const CkptReader *r, const char *tag);
 
 void ckpt_close(CkptReader *r);
 
+// ---- an owner's checkpoint from one description ----
+//
+// An owner lists what outlives it once, as fields {name, data, size}; the same list writes and
+// reads it (save: ckpt_put_fields; load: ckpt_get_fields, then any checks of what was read).
+// Counters are int64_t fields of 8 bytes, as ckpt_put_i64 writes them.
+typedef struct {
+  const char *name;   // tag after the owner's prefix
+  void *data;
+  size_t size;        // bytes
+} CkptField;
+
+// tag = "prefix.name", or "name" when prefix is empty (n bytes at most).
+void ckpt_tag(char *tag, size_t n, const char *prefix, const char *name);
+
+// Write / read the n fields under prefix. get: 0, or -1 with err naming the field.
+void ckpt_put_fields(CkptWriter *w, const char *prefix, const CkptField *f, int n);
+int ckpt_get_fields(CkptReader *r, const char *prefix, const CkptField *f, int n, char *err,
+                    size_t errsz);
+
 #endif

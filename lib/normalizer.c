@@ -120,52 +120,50 @@ void norm_copy(Normalizer *dst, const Normalizer *src) {
   memcpy(dst->m2, src->m2, (size_t)src->dim * sizeof *dst->m2);
 }
 
-// prefix.name (or name alone for an empty prefix)
-static void tag_of(char *tag, size_t n, const char *prefix, const char *name) {
-  snprintf(tag, n, "%s%s%s", prefix, *prefix ? "." : "", name);
+// dimension, sample count, mean and m2 (dim each) through the given places
+static int fields(int64_t *dim, int64_t *count, double *mean, double *m2, size_t bytes,
+                  CkptField f[4]) {
+  f[0] = (CkptField){"dim", dim, sizeof *dim};
+  f[1] = (CkptField){"count", count, sizeof *count};
+  f[2] = (CkptField){"mean", mean, bytes};
+  f[3] = (CkptField){"m2", m2, bytes};
+  return 4;
 }
 
 void norm_save(const Normalizer *z, CkptWriter *w, const char *prefix) {
-  char tag[256];
+  int64_t dim = z->dim, count = z->count;
+  CkptField f[4];
   size_t bytes = (size_t)z->dim * sizeof(double);
-  tag_of(tag, sizeof tag, prefix, "dim");
-  ckpt_put_i64(w, tag, z->dim);
-  tag_of(tag, sizeof tag, prefix, "count");
-  ckpt_put_i64(w, tag, z->count);
-  tag_of(tag, sizeof tag, prefix, "mean");
-  ckpt_put(w, tag, z->mean, bytes);
-  tag_of(tag, sizeof tag, prefix, "m2");
-  ckpt_put(w, tag, z->m2, bytes);
+  ckpt_put_fields(w, prefix, f, fields(&dim, &count, z->mean, z->m2, bytes, f));
 }
 
 int norm_load(Normalizer *z, CkptReader *r, const char *prefix, char *err, size_t errsz) {
-  char tag[256];
   int64_t dim, count;
-  tag_of(tag, sizeof tag, prefix, "dim");
-  if (ckpt_get_i64(r, tag, &dim, err, errsz)) return -1;
-  if (dim != z->dim)
-    return fail_msg(err, errsz, "normalizer '%s': the checkpoint has dimension %lld, this run %d",
-                    prefix, (long long)dim, z->dim);
-  tag_of(tag, sizeof tag, prefix, "count");
-  if (ckpt_get_i64(r, tag, &count, err, errsz)) return -1;
-  if (count < 0)
-    return fail_msg(err, errsz, "normalizer '%s': sample count %lld in the checkpoint", prefix,
-                    (long long)count);
+  CkptField f[4];
   // read into scratch first so a failed load leaves z as it was
   size_t bytes = (size_t)z->dim * sizeof(double);
   double *mean = xmalloc((size_t)z->dim, sizeof *mean, "normalizer mean");   // (dim)
   double *m2 = xmalloc((size_t)z->dim, sizeof *m2, "normalizer m2");         // (dim)
+  fields(&dim, &count, mean, m2, bytes, f);
   int rc = -1;
-  tag_of(tag, sizeof tag, prefix, "mean");
-  if (ckpt_get(r, tag, mean, bytes, err, errsz) == 0) {
-    tag_of(tag, sizeof tag, prefix, "m2");
-    if (ckpt_get(r, tag, m2, bytes, err, errsz) == 0) {
-      z->count = count;
-      memcpy(z->mean, mean, bytes);
-      memcpy(z->m2, m2, bytes);
-      rc = 0;
-    }
+  // the dimension first, for a message that names it
+  if (ckpt_get_fields(r, prefix, f, 1, err, errsz)) goto out;
+  if (dim != z->dim) {
+    fail_msg(err, errsz, "normalizer '%s': the checkpoint has dimension %lld, this run %d", prefix,
+             (long long)dim, z->dim);
+    goto out;
   }
+  if (ckpt_get_fields(r, prefix, f + 1, 3, err, errsz)) goto out;
+  if (count < 0) {
+    fail_msg(err, errsz, "normalizer '%s': sample count %lld in the checkpoint", prefix,
+             (long long)count);
+    goto out;
+  }
+  z->count = count;
+  memcpy(z->mean, mean, bytes);
+  memcpy(z->m2, m2, bytes);
+  rc = 0;
+out:
   free(mean);
   free(m2);
   return rc;

@@ -1,26 +1,72 @@
-// optim: Adam with optional weight decay, and gradient-norm clipping, over a flat parameter arena.
+// optim: the optimiser kinds behind one table, over a flat parameter arena, and gradient-norm
+// clipping.
+//
+// An optimiser is built from a spec (kind, learning rate, betas, epsilon, weight decay) for n
+// parameters, in float (networks) or double (ARS's linear policies); it keeps its kind's state
+// arrays (n each) and a step count, and saves and loads them under one prefix for every owner.
+//
+// Adding a kind (e.g. optimistic Adam):
+//   1. add OPTIM_NAME to OptimKind and a row to OPTIM_KINDS in optim.c (same order): its name,
+//      its state arrays' names (the checkpoint tags prefix.NAME), and its step function(s);
+//   2. write the step: state arrays are o->state[k] (n floats, or doubles for double steps);
+//      o->t counts steps, incremented before the step runs;
+//   3. copy the kind tests of tests/test_optim.c (save/load continuation runs over every kind).
 #ifndef MB_OPTIM_H
 #define MB_OPTIM_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "checkpoint.h"
+
+typedef enum { OPTIM_ADAM, OPTIM_SGD } OptimKind;   // the rows of OPTIM_KINDS
+
 typedef struct {
+  OptimKind kind;
+  double lr;                 // float steps round it to float, as a float learning rate
+  float beta1, beta2, eps;   // adam
+  float weight_decay;        // 0 for none
+  int decoupled;             // adam: 1 AdamW, w -= lr * wd * w; 0 L2, g + wd * w enters the moments
+  int maximize;              // sgd: ascend, w += lr * g (as torch's maximize)
+} OptimSpec;
+
+// Adam with PyTorch's defaults (beta1 0.9, beta2 0.999, eps 1e-8, no decay); plain SGD.
+OptimSpec optim_adam(float lr);
+OptimSpec optim_sgd(float lr);
+
+enum { OPTIM_MAX_STATE = 4 };
+
+typedef struct Optim Optim;
+typedef struct {
+  const char *name;
+  int nstate;                                             // state arrays
+  const char *state_names[OPTIM_MAX_STATE];               // their checkpoint names
+  void (*step)(Optim *o, float *w, const float *g);       // NULL: no float parameters
+  void (*step_d)(Optim *o, double *w, const double *g);   // NULL: no double parameters
+} OptimKindRow;
+
+extern const OptimKindRow OPTIM_KINDS[];
+
+struct Optim {
+  OptimSpec s;   // the learning rate may change between steps (a schedule; ARS's scale)
   size_t n;
-  float lr, beta1, beta2, eps;
-  float weight_decay;   // 0 for none
-  int decoupled;        // 1: AdamW, w -= lr * wd * w; 0: L2, g + wd * w enters the moments
-  int64_t t;            // steps taken (bias correction)
-  float *m, *v;         // first and second moments (n), same layout as the parameters
-} Adam;
+  int dbl;                        // parameters in double
+  int64_t t;                      // steps taken
+  void *state[OPTIM_MAX_STATE];   // the kind's arrays (n), zero at the start
+};
 
-// PyTorch defaults: beta1 0.9, beta2 0.999, eps 1e-8, no weight decay. Returns 0 or -1 with err.
-int adam_init(Adam *a, size_t n, float lr, char *err, size_t errsz);
-void adam_free(Adam *a);
+// n parameters in float (dbl 0) or double (dbl 1). Returns 0, or -1 with err for a learning
+// rate that is negative or not finite, or a kind without a step for that precision.
+int optim_init(Optim *o, OptimSpec s, size_t n, int dbl, char *err, size_t errsz);
+void optim_free(Optim *o);
 
-// One bias-corrected step: w -= lr * mhat / (sqrt(vhat) + eps), mhat = m / (1 - beta1^t),
-// vhat = v / (1 - beta2^t), as torch.optim.Adam / AdamW.
-void adam_step(Adam *a, float *w, const float *g);
+// One step on w (n) with gradient g (n).
+void optim_step(Optim *o, float *w, const float *g);
+void optim_step_d(Optim *o, double *w, const double *g);
+
+// The state as checkpoint fields under prefix: NAME for each state array, then t.
+void optim_save(const Optim *o, CkptWriter *w, const char *prefix);
+int optim_load(Optim *o, CkptReader *r, const char *prefix, char *err, size_t errsz);
 
 // Euclidean norm of g (accumulated in double).
 double grad_norm(const float *g, size_t n);

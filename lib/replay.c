@@ -140,8 +140,11 @@ void replay_gather(const Replay *rb, const size_t *slots, int B, ReplayBatch *ou
 // and, when the ring wraps, [0, size - head) under the tag with ".wrap". Loading puts them back
 // in slots 0 .. size-1, so the i-th oldest row (and every sample drawn) is the same after a load.
 
-static void tag_of(char *tag, size_t n, const char *prefix, const char *name) {
-  snprintf(tag, n, "%s%s%s", prefix, *prefix ? "." : "", name);
+// the header: capacity, dimensions, rows, rows before the wrap, through v (5)
+static int header(int64_t v[5], CkptField f[5]) {
+  static const char *const names[5] = {"cap", "obs_dim", "act_dim", "size", "head"};
+  for (int k = 0; k < 5; k++) f[k] = (CkptField){names[k], &v[k], sizeof v[k]};
+  return 5;
 }
 
 typedef struct {
@@ -165,23 +168,16 @@ void replay_save(const Replay *rb, CkptWriter *w, const char *prefix) {
   char tag[256], wrap[256];
   size_t start = rb->size ? replay_slot(rb, 0) : 0;
   size_t head = rb->cap - start < rb->size ? rb->cap - start : rb->size;
-  tag_of(tag, sizeof tag, prefix, "cap");
-  ckpt_put_i64(w, tag, (int64_t)rb->cap);
-  tag_of(tag, sizeof tag, prefix, "obs_dim");
-  ckpt_put_i64(w, tag, rb->obs_dim);
-  tag_of(tag, sizeof tag, prefix, "act_dim");
-  ckpt_put_i64(w, tag, rb->act_dim);
-  tag_of(tag, sizeof tag, prefix, "size");
-  ckpt_put_i64(w, tag, (int64_t)rb->size);
-  tag_of(tag, sizeof tag, prefix, "head");
-  ckpt_put_i64(w, tag, (int64_t)head);
+  int64_t v[5] = {(int64_t)rb->cap, rb->obs_dim, rb->act_dim, (int64_t)rb->size, (int64_t)head};
+  CkptField f[5];
+  ckpt_put_fields(w, prefix, f, header(v, f));
   Column c[6];
   void *base[6];
   columns(rb, c, base);
   for (int k = 0; k < 6; k++) {
     const char *p = base[k];
-    tag_of(tag, sizeof tag, prefix, c[k].name);
-    tag_of(wrap, sizeof wrap, prefix, c[k].wrap);
+    ckpt_tag(tag, sizeof tag, prefix, c[k].name);
+    ckpt_tag(wrap, sizeof wrap, prefix, c[k].wrap);
     ckpt_put(w, tag, p + start * c[k].width, head * c[k].width);
     ckpt_put(w, wrap, p, (rb->size - head) * c[k].width);
   }
@@ -189,12 +185,9 @@ void replay_save(const Replay *rb, CkptWriter *w, const char *prefix) {
 
 int replay_load(Replay *rb, CkptReader *r, const char *prefix, char *err, size_t errsz) {
   char tag[256], wrap[256];
-  const char *names[] = {"cap", "obs_dim", "act_dim", "size", "head"};
   int64_t v[5];
-  for (int k = 0; k < 5; k++) {
-    tag_of(tag, sizeof tag, prefix, names[k]);
-    if (ckpt_get_i64(r, tag, &v[k], err, errsz)) return -1;
-  }
+  CkptField f[5];
+  if (ckpt_get_fields(r, prefix, f, header(v, f), err, errsz)) return -1;
   if (v[0] != (int64_t)rb->cap || v[1] != rb->obs_dim || v[2] != rb->act_dim)
     return fail_msg(err, errsz, "replay buffer '%s': the checkpoint holds capacity %lld with "
                     "observation size %lld and action size %lld; this run has %zu, %d and %d",
@@ -209,8 +202,8 @@ int replay_load(Replay *rb, CkptReader *r, const char *prefix, char *err, size_t
   columns(rb, c, base);
   for (int k = 0; k < 6; k++) {
     char *p = base[k];
-    tag_of(tag, sizeof tag, prefix, c[k].name);
-    tag_of(wrap, sizeof wrap, prefix, c[k].wrap);
+    ckpt_tag(tag, sizeof tag, prefix, c[k].name);
+    ckpt_tag(wrap, sizeof wrap, prefix, c[k].wrap);
     if (ckpt_get(r, tag, p, head * c[k].width, err, errsz) ||
         ckpt_get(r, wrap, p + head * c[k].width, (size - head) * c[k].width, err, errsz)) {
       // the rows are overwritten in place; leave a consistent, empty buffer behind

@@ -419,3 +419,37 @@ Test(checkpoint, layout_matches_the_header) {
   cr_assert_eq(sum, 0x6e423bbcc1f04462ull, "checksum %016llx", (unsigned long long)sum);
   free(got);
 }
+
+// ---- an owner's fields ----
+
+// one list writes and reads: tags prefix.name (name alone without a prefix), the same bytes as
+// field-by-field puts; a size that differs names the field
+Test(checkpoint, fields_round_trip_as_plain_puts) {
+  double a[3] = {1.5, -2.0, 3.25}, a2[3] = {0};
+  int64_t n = 42, n2 = 0;
+  CkptField f[2] = {{"a", a, sizeof a}, {"n", &n, sizeof n}};
+  CkptWriter *w = ckpt_begin(path, "test", err, sizeof err);
+  cr_assert(w, "%s", err);
+  ckpt_put_fields(w, "owner", f, 2);
+  ckpt_put_fields(w, "", f + 1, 1);
+  cr_assert_eq(ckpt_commit(w, err, sizeof err), 0, "%s", err);
+  CkptReader *r = ckpt_open(path, "test", err, sizeof err);
+  cr_assert(r, "%s", err);
+  // the plain reads of the tags an owner used before the lists
+  cr_assert_eq(ckpt_get(r, "owner.a", a2, sizeof a2, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(ckpt_get_i64(r, "owner.n", &n2, err, sizeof err), 0, "%s", err);
+  cr_expect_arr_eq(a2, a, sizeof a);
+  cr_expect_eq(n2, 42);
+  cr_expect_eq(ckpt_field_size(r, "n"), 8);
+  // and the list reads back
+  memset(a2, 0, sizeof a2);
+  n2 = 0;
+  CkptField g[2] = {{"a", a2, sizeof a2}, {"n", &n2, sizeof n2}};
+  cr_assert_eq(ckpt_get_fields(r, "owner", g, 2, err, sizeof err), 0, "%s", err);
+  cr_expect_arr_eq(a2, a, sizeof a);
+  cr_expect_eq(n2, 42);
+  CkptField bad = {"a", a2, 2 * sizeof(double)};
+  cr_expect_eq(ckpt_get_fields(r, "owner", &bad, 1, err, sizeof err), -1);
+  cr_expect_neq(strstr(err, "'owner.a' has 24 bytes, expected 16"), NULL, "%s", err);
+  ckpt_close(r);
+}

@@ -4,32 +4,45 @@
 #include <criterion/parameterized.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nn.h"
 #include "optim.h"
 #include "rng.h"
 
 static char err[256];
+
+// x[i] ~ U[-1, 1) from a fixed stream of seed
+static void fill_uniform(float *x, size_t n, uint32_t seed) {
+  Rng r;
+  rng_init(&r, seed, RNG_STREAM_DATA);
+  rng_fill_uniformf(&r, x, n, -1.0f, 1.0f);
+}
+
+// adam's moments, its state arrays 0 and 1 (float)
+#define M(o) ((float *)(o).state[0])
+#define V(o) ((float *)(o).state[1])
 static const double pi = 3.14159265358979323846;
 
 Test(optim, init_defaults_and_errors) {
-  Adam a;
-  cr_assert_eq(adam_init(&a, 5, 3e-4f, err, sizeof err), 0, "%s", err);
+  Optim a;
+  cr_assert_eq(optim_init(&a, optim_adam(3e-4f), 5, 0, err, sizeof err), 0, "%s", err);
   cr_expect_eq(a.n, 5);
-  cr_expect_eq(a.lr, 3e-4f);
-  cr_expect_eq(a.beta1, 0.9f);
-  cr_expect_eq(a.beta2, 0.999f);
-  cr_expect_eq(a.eps, 1e-8f);
-  cr_expect_eq(a.weight_decay, 0.0f);
+  cr_expect_eq(a.s.lr, 3e-4f);
+  cr_expect_eq(a.s.beta1, 0.9f);
+  cr_expect_eq(a.s.beta2, 0.999f);
+  cr_expect_eq(a.s.eps, 1e-8f);
+  cr_expect_eq(a.s.weight_decay, 0.0f);
   cr_expect_eq(a.t, 0);
-  for (int i = 0; i < 5; i++) cr_expect(a.m[i] == 0.0f && a.v[i] == 0.0f);
-  adam_free(&a);
+  for (int i = 0; i < 5; i++) cr_expect(M(a)[i] == 0.0f && V(a)[i] == 0.0f);
+  optim_free(&a);
   err[0] = 0;
-  cr_expect_eq(adam_init(&a, 5, -1.0f, err, sizeof err), -1);
+  cr_expect_eq(optim_init(&a, optim_adam(-1.0f), 5, 0, err, sizeof err), -1);
   cr_expect_neq(strstr(err, "learning rate"), NULL, "%s", err);
-  cr_expect_eq(adam_init(&a, 5, NAN, err, sizeof err), -1);
-  cr_expect_eq(adam_init(&a, 5, INFINITY, NULL, 0), -1);
+  cr_expect_eq(optim_init(&a, optim_adam(NAN), 5, 0, err, sizeof err), -1);
+  cr_expect_eq(optim_init(&a, optim_adam(INFINITY), 5, 0, NULL, 0), -1);
 }
 
 // m1 = (1 - b1) g and v1 = (1 - b2) g^2, so mhat = g, vhat = g^2: the first step is
@@ -40,19 +53,19 @@ Test(optim, first_step_is_lr_sign_g) {
   float g[N] = {1e-3f, -1e-3f, 4.0f, -250.0f, 1e3f, -0.5f, 0.75f, -1e-5f};
   float w0[N];
   memcpy(w0, w, sizeof w);
-  Adam a;
-  cr_assert_eq(adam_init(&a, N, 1e-3f, err, sizeof err), 0);
-  adam_step(&a, w, g);
+  Optim a;
+  cr_assert_eq(optim_init(&a, optim_adam(1e-3f), N, 0, err, sizeof err), 0);
+  optim_step(&a, w, g);
   cr_expect_eq(a.t, 1);
   for (int i = 0; i < N; i++) {
     double want = w0[i] - 1e-3 * (g[i] > 0 ? 1 : -1);
     cr_expect_leq(fabs(w[i] - want), 4 * FLT_EPSILON * fmax(fabs(w0[i]), 1e-3) + 1e-3 * 1e-5,
                   "w[%d] = %.9g, want %.9g", i, w[i], want);
     // the moments are the float32 recurrences
-    cr_expect_eq(a.m[i], (1.0f - 0.9f) * g[i]);
-    cr_expect_eq(a.v[i], (1.0f - 0.999f) * g[i] * g[i]);
+    cr_expect_eq(M(a)[i], (1.0f - 0.9f) * g[i]);
+    cr_expect_eq(V(a)[i], (1.0f - 0.999f) * g[i] * g[i]);
   }
-  adam_free(&a);
+  optim_free(&a);
 }
 
 // L = w^2 / 2 from w = 1 with lr 0.1 (so g = w), by hand in double:
@@ -64,15 +77,15 @@ Test(optim, first_step_is_lr_sign_g) {
 //   t = 3: w 0.701586275
 Test(optim, hand_computed_steps) {
   float w = 1.0f, g;
-  Adam a;
-  cr_assert_eq(adam_init(&a, 1, 0.1f, err, sizeof err), 0);
+  Optim a;
+  cr_assert_eq(optim_init(&a, optim_adam(0.1f), 1, 0, err, sizeof err), 0);
   static const double want[] = {0.900000001, 0.800412230, 0.701586275};
   for (int t = 0; t < 3; t++) {
     g = w;
-    adam_step(&a, &w, &g);
+    optim_step(&a, &w, &g);
     cr_expect_leq(fabs(w - want[t]), 2e-7, "step %d: %.9g, want %.9g", t + 1, w, want[t]);
   }
-  adam_free(&a);
+  optim_free(&a);
 }
 
 typedef struct {
@@ -99,13 +112,13 @@ ParameterizedTest(AdamCase *c, optim, matches_textbook_recurrence) {
   double wd_[N], m[N] = {0}, v[N] = {0};
   for (int i = 0; i < N; i++) wd_[i] = w[i];
   const double lr = 0.01f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f, wd = c->wd;
-  Adam a;
-  cr_assert_eq(adam_init(&a, N, 0.01f, err, sizeof err), 0);
-  a.weight_decay = c->wd;
-  a.decoupled = c->decoupled;
+  Optim a;
+  cr_assert_eq(optim_init(&a, optim_adam(0.01f), N, 0, err, sizeof err), 0);
+  a.s.weight_decay = c->wd;
+  a.s.decoupled = c->decoupled;
   for (int t = 1; t <= STEPS; t++) {
     for (int i = 0; i < N; i++) g[i] = a_[i] * (w[i] - c_[i]);
-    adam_step(&a, w, g);
+    optim_step(&a, w, g);
     for (int i = 0; i < N; i++) {
       double gi = a_[i] * (wd_[i] - c_[i]);
       if (c->decoupled) wd_[i] *= 1 - lr * wd;
@@ -119,7 +132,7 @@ ParameterizedTest(AdamCase *c, optim, matches_textbook_recurrence) {
                     "step %d w[%d]: %.9g vs %.9g", t, i, w[i], wd_[i]);
   }
   cr_expect_eq(a.t, STEPS);
-  adam_free(&a);
+  optim_free(&a);
 }
 
 // w = 1, g = -0.05, wd = 0.1, lr = 0.1:
@@ -134,13 +147,13 @@ Test(optim, weight_decay_first_steps) {
   } cases[] = {{0.0f, 0, 1.1}, {0.1f, 0, 0.9}, {0.1f, 1, 1.09}};
   for (int k = 0; k < 3; k++) {
     float w = 1.0f, g = -0.05f;
-    Adam a;
-    cr_assert_eq(adam_init(&a, 1, 0.1f, err, sizeof err), 0);
-    a.weight_decay = cases[k].wd;
-    a.decoupled = cases[k].decoupled;
-    adam_step(&a, &w, &g);
+    Optim a;
+    cr_assert_eq(optim_init(&a, optim_adam(0.1f), 1, 0, err, sizeof err), 0);
+    a.s.weight_decay = cases[k].wd;
+    a.s.decoupled = cases[k].decoupled;
+    optim_step(&a, &w, &g);
     cr_expect_leq(fabs(w - cases[k].want), 3e-7, "case %d: %.9g, want %.9g", k, w, cases[k].want);
-    adam_free(&a);
+    optim_free(&a);
   }
 }
 
@@ -191,11 +204,11 @@ Test(optim, fits_a_sine) {
   static const int sizes[] = {1, 32, 32, 1};
   Mlp m;
   MlpWork w;
-  Adam a;
+  Optim a;
   Rng r;
   cr_assert_eq(mlp_init(&m, 1, 3, sizes, NN_TANH, NN_IDENTITY, err, sizeof err), 0);
   cr_assert_eq(mlp_work_init(&w, &m, B, err, sizeof err), 0);
-  cr_assert_eq(adam_init(&a, m.p.n, 0.01f, err, sizeof err), 0);
+  cr_assert_eq(optim_init(&a, optim_adam(0.01f), m.p.n, 0, err, sizeof err), 0);
   rng_init(&r, 1, RNG_STREAM_INIT);
   mlp_init_weights(&m, NN_INIT_TORCH, &r);
   rng_init(&r, 1, RNG_STREAM_DATA);
@@ -210,12 +223,85 @@ Test(optim, fits_a_sine) {
     loss = nn_mse(dy, mlp_forward(&m, &w, x, B), y, B);
     nn_zero_grad(&m.p);
     mlp_backward(&m, &w, dy, NULL);
-    adam_step(&a, m.p.w, m.p.g);
+    optim_step(&a, m.p.w, m.p.g);
     step++;
   }
   cr_expect_lt(loss, 1e-5, "loss %g after %d steps (from %g)", loss, step, first);
   cr_log_info("sine fit: loss %g -> %g in %d steps", first, loss, step);
-  adam_free(&a);
+  optim_free(&a);
   mlp_work_free(&w);
   mlp_free(&m);
+}
+
+// ---- the table of kinds ----
+
+// every kind, saved after a few steps and loaded into a fresh optimiser, continues with the same
+// bits as the original; a float-only kind refuses double parameters
+Test(optim, every_kind_resumes_bit_identically) {
+  enum { N = 6 };
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/mb_optim_%d.ckpt", (int)getpid());
+  for (int k = 0; k <= OPTIM_SGD; k++) {
+    OptimSpec s = k == OPTIM_ADAM ? optim_adam(0.05f) : optim_sgd(0.05f);
+    s.weight_decay = 0.01f;
+    Optim a, b;
+    cr_assert_eq(optim_init(&a, s, N, 0, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(optim_init(&b, s, N, 0, err, sizeof err), 0, "%s", err);
+    cr_expect_str_eq(OPTIM_KINDS[k].name, k == OPTIM_ADAM ? "adam" : "sgd");
+    float w[N], wb[N], g[N];
+    fill_uniform(w, N, 1);
+    for (int t = 0; t < 3; t++) {
+      for (int i = 0; i < N; i++) g[i] = w[i] * w[i] - 0.5f * (float)i;
+      optim_step(&a, w, g);
+    }
+    CkptWriter *cw = ckpt_begin(path, "test", err, sizeof err);
+    cr_assert(cw, "%s", err);
+    optim_save(&a, cw, "opt");
+    cr_assert_eq(ckpt_commit(cw, err, sizeof err), 0, "%s", err);
+    CkptReader *r = ckpt_open(path, "test", err, sizeof err);
+    cr_assert(r, "%s", err);
+    cr_assert_eq(optim_load(&b, r, "opt", err, sizeof err), 0, "%s", err);
+    cr_expect_eq(ckpt_field_size(r, "opt.t"), 8);
+    cr_expect_eq(ckpt_field_size(r, "opt.m"), k == OPTIM_ADAM ? N * 4 : -1);
+    ckpt_close(r);
+    cr_expect_eq(b.t, 3);
+    memcpy(wb, w, sizeof w);
+    for (int t = 0; t < 3; t++) {
+      for (int i = 0; i < N; i++) g[i] = w[i] * w[i] - 0.5f * (float)i;
+      optim_step(&a, w, g);
+      optim_step(&b, wb, g);
+    }
+    cr_expect_arr_eq(w, wb, sizeof w, "kind %s: the loaded optimiser went elsewhere",
+                     OPTIM_KINDS[k].name);
+    optim_free(&a);
+    optim_free(&b);
+  }
+  unlink(path);
+  Optim d;
+  cr_expect_eq(optim_init(&d, optim_adam(0.1f), N, 1, err, sizeof err), -1);
+  cr_expect_neq(strstr(err, "double"), NULL, "%s", err);
+}
+
+// sgd: w -= lr (g + wd w) in float; ascending in double adds lr g with the double learning rate
+// unrounded (ARS's step size over b sigma_R)
+Test(optim, sgd_steps_exactly) {
+  float w[3] = {1.0f, -2.0f, 0.5f}, g[3] = {0.25f, 1.0f, -4.0f};
+  Optim a;
+  OptimSpec s = optim_sgd(0.5f);
+  s.weight_decay = 0.5f;
+  cr_assert_eq(optim_init(&a, s, 3, 0, err, sizeof err), 0, "%s", err);
+  optim_step(&a, w, g);
+  cr_expect_eq(w[0], 1.0f - 0.5f * (0.25f + 0.5f * 1.0f));
+  cr_expect_eq(w[1], -2.0f - 0.5f * (1.0f + 0.5f * -2.0f));
+  cr_expect_eq(w[2], 0.5f - 0.5f * (-4.0f + 0.5f * 0.5f));
+  optim_free(&a);
+  double wd[2] = {1.0, -1.0}, gd[2] = {0.3, 0.7};
+  OptimSpec up = optim_sgd(0.0f);
+  up.maximize = 1;
+  cr_assert_eq(optim_init(&a, up, 2, 1, err, sizeof err), 0, "%s", err);
+  a.s.lr = 0.1 / 3.0;
+  optim_step_d(&a, wd, gd);
+  cr_expect_eq(wd[0], 1.0 + (0.1 / 3.0) * 0.3);
+  cr_expect_eq(wd[1], -1.0 + (0.1 / 3.0) * 0.7);
+  optim_free(&a);
 }

@@ -465,7 +465,8 @@ Test(sac, log_std_is_clamped_without_gradient_outside) {
     draw_noise(&a, 44);
     sac_agent_critic_grad(&a, &b, NULL);
     sac_agent_actor_grad(&a, NULL);
-    for (int i = 0; i < B * A; i++) cr_expect_eq(a.log_std[i], want[k], "row %d", i / A);
+    const float *log_std = sac_policy_gaussian_log_std(&a.head);   // (B, A) at s
+    for (int i = 0; i < B * A; i++) cr_expect_eq(log_std[i], want[k], "row %d", i / A);
     // log pi of the clamped policy
     for (int i = 0; i < B; i++) {
       double s = 0.0;
@@ -609,6 +610,60 @@ Test(sac, save_load_continues_identically) {
   sac_agent_free(&a);
   sac_agent_free(&b2);
   sac_agent_free(&c);
+}
+
+// a checkpoint in the layout written before the field lists and the optimiser table (each array
+// and counter put by hand under these tags) still loads, and the run continues as the original
+Test(sac, reads_the_layout_of_earlier_builds) {
+  SacParams p = tiny_params();
+  SacAgent a, b2;
+  ReplayBatch b;
+  tiny_agent(&a, &p, 10);
+  tiny_agent(&b2, &p, 99);
+  tiny_batch(&b, 26);
+  Rng r;
+  rng_init(&r, 13, RNG_STREAM_REPLAY);
+  for (int k = 0; k < 3; k++) sac_agent_update(&a, &b, &r, NULL);
+  char dir[] = "/tmp/mb_sac_XXXXXX", path[64];
+  cr_assert(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/ck.bin", dir);
+  CkptWriter *w = ckpt_begin(path, "test", err, sizeof err);
+  cr_assert(w, "%s", err);
+  ckpt_put(w, "sac.actor", a.actor.p.w, a.actor.p.n * sizeof(float));
+  ckpt_put(w, "sac.critic", a.critic.p.w, a.critic.p.n * sizeof(float));
+  ckpt_put(w, "sac.critic_targ", a.critic_targ.p.w, a.critic_targ.p.n * sizeof(float));
+  ckpt_put(w, "sac.log_alpha", a.log_alpha, sizeof(float));
+  const Optim *opt[3] = {&a.actor_opt, &a.critic_opt, &a.alpha_opt};
+  const char *names[3] = {"actor_opt", "critic_opt", "alpha_opt"};
+  for (int o = 0; o < 3; o++) {
+    char tag[64];
+    snprintf(tag, sizeof tag, "sac.%s.m", names[o]);
+    ckpt_put(w, tag, opt[o]->state[0], opt[o]->n * sizeof(float));
+    snprintf(tag, sizeof tag, "sac.%s.v", names[o]);
+    ckpt_put(w, tag, opt[o]->state[1], opt[o]->n * sizeof(float));
+  }
+  for (int o = 0; o < 3; o++) {
+    char tag[64];
+    snprintf(tag, sizeof tag, "sac.%s.t", names[o]);
+    ckpt_put_i64(w, tag, opt[o]->t);
+  }
+  ckpt_put_i64(w, "sac.updates", a.updates);
+  cr_assert_eq(ckpt_commit(w, err, sizeof err), 0, "%s", err);
+  CkptReader *ck = ckpt_open(path, "test", err, sizeof err);
+  cr_assert(ck, "%s", err);
+  cr_assert_eq(sac_agent_load(&b2, ck, "sac", err, sizeof err), 0, "%s", err);
+  ckpt_close(ck);
+  Rng r2 = r;
+  sac_agent_update(&a, &b, &r, NULL);
+  sac_agent_update(&b2, &b, &r2, NULL);
+  cr_expect_arr_eq(a.actor.p.w, b2.actor.p.w, a.actor.p.n * sizeof(float));
+  cr_expect_arr_eq(a.critic.p.w, b2.critic.p.w, a.critic.p.n * sizeof(float));
+  cr_expect_eq(b2.updates, 4);
+  unlink(path);
+  rmdir(dir);
+  replay_batch_free(&b);
+  sac_agent_free(&a);
+  sac_agent_free(&b2);
 }
 
 // ---- learning ----

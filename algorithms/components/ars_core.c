@@ -188,6 +188,13 @@ int ars_make(Ars *a, const ArsParams *p, double shift, const char *task, int obs
   a->diverged = xcalloc(2 * N, sizeof *a->diverged, "divergence flags");
   a->rank = xcalloc(N, sizeof *a->rank, "ranking");
   a->g = xcalloc(D, sizeof *a->g, "update");
+  // M ascends along g: plain SGD in double, its learning rate set at each update
+  OptimSpec ascent = optim_sgd(0.0f);
+  ascent.maximize = 1;
+  if (optim_init(&a->opt, ascent, D, 1, err, errsz)) {
+    ars_free(a);
+    return -1;
+  }
   a->seen = xcalloc(2 * N, sizeof *a->seen, "rollout statistics");
   for (size_t k = 0; k < 2 * N; k++)
     if (norm_init(&a->seen[k], obs_dim, err, errsz)) {
@@ -208,6 +215,7 @@ void ars_free(Ars *a) {
   free(a->diverged);
   free(a->rank);
   free(a->g);
+  optim_free(&a->opt);
   linpolicy_free(&a->policy);
   memset(a, 0, sizeof *a);
 }
@@ -307,8 +315,9 @@ void ars_update(Ars *a) {
     const double *d = a->delta + (size_t)k * D;
     for (size_t i = 0; i < D; i++) a->g[i] += diff * d[i];
   }
-  double scale = a->p.step_size / ((double)b * a->sigma_r);
-  for (size_t i = 0; i < D; i++) a->policy.m[i] += scale * a->g[i];
+  // ascent with the step size over b sigma_R
+  a->opt.s.lr = a->p.step_size / ((double)b * a->sigma_r);
+  optim_step_d(&a->opt, a->policy.m, a->g);
 }
 
 void ars_merge_stats(Ars *a) {
@@ -344,20 +353,26 @@ ArsIterLog ars_iterate(Ars *a, ArsPool *pool) {
   return lg;
 }
 
-void ars_save(const Ars *a, CkptWriter *w) {
+// M, the explore stream and the iteration count, beside the statistics (ars.norm); the
+// optimiser (sgd) has no state
+static int fields(const Ars *a, CkptField f[3]) {
   size_t D = (size_t)a->obs_dim * (size_t)a->act_dim;
-  ckpt_put(w, "ars.m", a->policy.m, D * sizeof *a->policy.m);
+  f[0] = (CkptField){"m", a->policy.m, D * sizeof *a->policy.m};
+  f[1] = (CkptField){"explore", (void *)&a->explore, sizeof a->explore};
+  f[2] = (CkptField){"iteration", (void *)&a->iteration, sizeof a->iteration};
+  return 3;
+}
+
+void ars_save(const Ars *a, CkptWriter *w) {
+  CkptField f[3];
+  ckpt_put_fields(w, "ars", f, fields(a, f));
   norm_save(&a->policy.norm, w, "ars.norm");
-  ckpt_put(w, "ars.explore", &a->explore, sizeof a->explore);
-  ckpt_put_i64(w, "ars.iteration", a->iteration);
 }
 
 int ars_load(Ars *a, CkptReader *r, char *err, size_t errsz) {
-  size_t D = (size_t)a->obs_dim * (size_t)a->act_dim;
-  if (ckpt_get(r, "ars.m", a->policy.m, D * sizeof *a->policy.m, err, errsz) ||
-      norm_load(&a->policy.norm, r, "ars.norm", err, errsz) ||
-      ckpt_get(r, "ars.explore", &a->explore, sizeof a->explore, err, errsz) ||
-      ckpt_get_i64(r, "ars.iteration", &a->iteration, err, errsz))
+  CkptField f[3];
+  if (ckpt_get_fields(r, "ars", f, fields(a, f), err, errsz) ||
+      norm_load(&a->policy.norm, r, "ars.norm", err, errsz))
     return -1;
   linpolicy_sync(&a->policy);
   return 0;

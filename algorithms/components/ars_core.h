@@ -28,6 +28,7 @@
 #include "config.h"
 #include "env.h"
 #include "linpolicy.h"
+#include "optim.h"
 #include "rng.h"
 
 // Defaults: the official code's (modestyachts/ARS code/ars.py and its README's HalfCheetah
@@ -71,6 +72,7 @@ typedef struct {
   Normalizer *seen;      // (2N) statistics of the states each rollout acted on (V2)
   int64_t *rank;         // (N) directions by max(r+, r-), best first
   double *g;             // (A*O) the update's weighted sum
+  Optim opt;             // the step on M (sgd, ascending)
   double sigma_r;        // sigma_R of the last update
 } Ars;
 

@@ -107,7 +107,7 @@ int ensemble_init(Ensemble *m, const EnsembleParams *p, int obs_dim, int act_dim
   if (mlp_init(&m->net, E, nl, sizes, NN_SWISH, NN_IDENTITY, err, errsz) ||
       mlp_init(&m->elite, L, nl, sizes, NN_SWISH, NN_IDENTITY, err, errsz) ||
       mlp_work_init(&m->work, &m->net, B, err, errsz) ||
-      adam_init(&m->opt, m->net.p.n, (float)p->lr, err, errsz)) {
+      optim_init(&m->opt, optim_adam((float)p->lr), m->net.p.n, 0, err, errsz)) {
     ensemble_free(m);
     return -1;
   }
@@ -151,7 +151,7 @@ void ensemble_free(Ensemble *m) {
   mlp_work_free(&m->work);
   mlp_work_free(&m->pwork);
   mlp_work_free(&m->awork);
-  adam_free(&m->opt);
+  optim_free(&m->opt);
   free(m->in_mean);
   free(m->in_std);
   free(m->hi);
@@ -337,7 +337,7 @@ EnsembleStats ensemble_train(Ensemble *m, const Replay *rb, Rng *r) {
           replay_row(m, rb, pe[i], xe + (size_t)i * I, ye + (size_t)i * D);
       }
       loss_sum += ensemble_batch_loss(m, s->x, s->y, b, NULL) * b;
-      adam_step(&m->opt, m->net.p.w, m->net.p.g);
+      optim_step(&m->opt, m->net.p.w, m->net.p.g);
     }
     st.train_loss = loss_sum / (double)ntrain / E;
     st.epochs = epoch;
@@ -527,62 +527,44 @@ void ensemble_predict_random(Ensemble *m, const float *obs, const float *act, in
 
 // ---- checkpoints ----
 
-static void tag_of(char *tag, size_t n, const char *prefix, const char *name) {
-  snprintf(tag, n, "%s%s%s", prefix, *prefix ? "." : "", name);
+// everything that outlives a training call but the optimiser (saved as `prefix.opt`); the
+// elites' indices go through idx (int32) and `trained` through *trained
+static int fields(const Ensemble *m, int32_t *idx, int64_t *trained, CkptField f[7]) {
+  size_t I = (size_t)(m->O + m->A);
+  int k = 0;
+  f[k++] = (CkptField){"net", m->net.p.w, m->net.p.n * sizeof(float)};
+  f[k++] = (CkptField){"in_mean", m->in_mean, I * sizeof(double)};
+  f[k++] = (CkptField){"in_std", m->in_std, I * sizeof(double)};
+  f[k++] = (CkptField){"elite_idx", idx, (size_t)m->L * sizeof(int32_t)};
+  f[k++] = (CkptField){"mse", (void *)m->mse, (size_t)m->E * sizeof(double)};
+  f[k++] = (CkptField){"trained", trained, sizeof *trained};
+  return k;
 }
 
 void ensemble_save(const Ensemble *m, CkptWriter *w, const char *prefix) {
   char tag[128];
   int32_t idx[64];
+  int64_t trained = m->trained;
+  CkptField f[7];
   for (int k = 0; k < m->L; k++) idx[k] = m->elite_idx[k];
-  size_t I = (size_t)(m->O + m->A);
-  tag_of(tag, sizeof tag, prefix, "net");
-  ckpt_put(w, tag, m->net.p.w, m->net.p.n * sizeof(float));
-  tag_of(tag, sizeof tag, prefix, "opt.m");
-  ckpt_put(w, tag, m->opt.m, m->opt.n * sizeof(float));
-  tag_of(tag, sizeof tag, prefix, "opt.v");
-  ckpt_put(w, tag, m->opt.v, m->opt.n * sizeof(float));
-  tag_of(tag, sizeof tag, prefix, "opt.t");
-  ckpt_put_i64(w, tag, m->opt.t);
-  tag_of(tag, sizeof tag, prefix, "in_mean");
-  ckpt_put(w, tag, m->in_mean, I * sizeof(double));
-  tag_of(tag, sizeof tag, prefix, "in_std");
-  ckpt_put(w, tag, m->in_std, I * sizeof(double));
-  tag_of(tag, sizeof tag, prefix, "elite_idx");
-  ckpt_put(w, tag, idx, (size_t)m->L * sizeof(int32_t));
-  tag_of(tag, sizeof tag, prefix, "mse");
-  ckpt_put(w, tag, m->mse, (size_t)m->E * sizeof(double));
-  tag_of(tag, sizeof tag, prefix, "trained");
-  ckpt_put_i64(w, tag, m->trained);
+  ckpt_put_fields(w, prefix, f, fields(m, idx, &trained, f));
+  ckpt_tag(tag, sizeof tag, prefix, "opt");
+  optim_save(&m->opt, w, tag);
 }
 
 int ensemble_load(Ensemble *m, CkptReader *r, const char *prefix, char *err, size_t errsz) {
   char tag[128];
   int32_t idx[64];
   int64_t trained;
-  size_t I = (size_t)(m->O + m->A);
-  struct {
-    const char *name;
-    void *data;
-    size_t size;
-  } f[] = {{"net", m->net.p.w, m->net.p.n * sizeof(float)},
-           {"opt.m", m->opt.m, m->opt.n * sizeof(float)},
-           {"opt.v", m->opt.v, m->opt.n * sizeof(float)},
-           {"in_mean", m->in_mean, I * sizeof(double)},
-           {"in_std", m->in_std, I * sizeof(double)},
-           {"elite_idx", idx, (size_t)m->L * sizeof(int32_t)},
-           {"mse", m->mse, (size_t)m->E * sizeof(double)}};
-  for (size_t k = 0; k < sizeof f / sizeof *f; k++) {
-    tag_of(tag, sizeof tag, prefix, f[k].name);
-    if (ckpt_get(r, tag, f[k].data, f[k].size, err, errsz)) return -1;
-  }
-  tag_of(tag, sizeof tag, prefix, "opt.t");
-  if (ckpt_get_i64(r, tag, &m->opt.t, err, errsz)) return -1;
-  tag_of(tag, sizeof tag, prefix, "trained");
-  if (ckpt_get_i64(r, tag, &trained, err, errsz)) return -1;
+  CkptField f[7];
+  ckpt_tag(tag, sizeof tag, prefix, "opt");
+  if (ckpt_get_fields(r, prefix, f, fields(m, idx, &trained, f), err, errsz) ||
+      optim_load(&m->opt, r, tag, err, errsz))
+    return -1;
   for (int k = 0; k < m->L; k++) {
     if (idx[k] < 0 || idx[k] >= m->E)
-      return fail_msg(err, errsz, "%s: elite %d is member %d of %d", tag, k, (int)idx[k], m->E);
+      return fail_msg(err, errsz, "%s.elite_idx: elite %d is member %d of %d", prefix, k,
+                      (int)idx[k], m->E);
     m->elite_idx[k] = idx[k];
   }
   m->trained = trained != 0;

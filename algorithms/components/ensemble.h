@@ -67,7 +67,7 @@ typedef struct {
   int elite_idx[64];     // (L) member index of each elite, best first
   double *in_mean, *in_std;   // (O + A) input standardisation
   float *hi, *lo;        // (1 + O) log-variance bounds
-  Adam opt;
+  Optim opt;             // adam
   int trained;           // 1 after the first training call
   double mse[64];        // (E) holdout MSE of each member after the last epoch
   size_t *split;         // (n) the last call's split: positions i of replay_slot(rb, i), the

@@ -67,6 +67,18 @@ int mpc_model_load(MpcModel *m, CkptReader *r, char *err, size_t errsz) {
   return 0;
 }
 
+void mpc_save(const Mpc *c, CkptWriter *w) {
+  planner_save(&c->planner, w, "planner");
+  ckpt_put(w, "rng.planner", &c->rng, sizeof c->rng);
+}
+
+int mpc_load(Mpc *c, CkptReader *r, char *err, size_t errsz) {
+  return planner_load(&c->planner, r, "planner", err, errsz) ||
+                 ckpt_get(r, "rng.planner", &c->rng, sizeof c->rng, err, errsz)
+             ? -1
+             : 0;
+}
+
 int mpc_init(Mpc *c, const PlannerParams *pp, MpcModel *m, Env *env, char *err, size_t errsz) {
   memset(c, 0, sizeof *c);
   if (planner_init(&c->planner, pp, env->obs_dim, env->act_dim, err, errsz)) return -1;

@@ -68,6 +68,10 @@ typedef struct {
 int mpc_init(Mpc *c, const PlannerParams *pp, MpcModel *m, Env *env, char *err, size_t errsz);
 void mpc_free(Mpc *c);
 
+// The planner's carried distribution (planner.*) and its stream (rng.planner); not the model.
+void mpc_save(const Mpc *c, CkptWriter *w);
+int mpc_load(Mpc *c, CkptReader *r, char *err, size_t errsz);
+
 // One control step at observation obs (env's current state): act (A) in the task's bounds, the
 // same action in the unit box in c->unit, diagnostics in c->stats.
 void mpc_act(Mpc *c, const double *obs, double *act);

@@ -477,26 +477,22 @@ void planner_act(Planner *pl, PlanModel *model, const double *obs, PlanPolicyFn 
 
 // ---- checkpoints ----
 
-static void tag_of(char *tag, size_t n, const char *prefix, const char *name) {
-  snprintf(tag, n, "%s%s%s", prefix, *prefix ? "." : "", name);
+// the sampling distribution carried between control steps
+static int fields(const Planner *pl, CkptField f[2]) {
+  size_t HA = (size_t)pl->H * pl->A;
+  f[0] = (CkptField){"mean", pl->mean, HA * sizeof *pl->mean};
+  f[1] = (CkptField){"var", pl->var, HA * sizeof *pl->var};
+  return 2;
 }
 
 void planner_save(const Planner *pl, CkptWriter *w, const char *prefix) {
-  char tag[128];
-  size_t HA = (size_t)pl->H * pl->A;
-  tag_of(tag, sizeof tag, prefix, "mean");
-  ckpt_put(w, tag, pl->mean, HA * sizeof *pl->mean);
-  tag_of(tag, sizeof tag, prefix, "var");
-  ckpt_put(w, tag, pl->var, HA * sizeof *pl->var);
+  CkptField f[2];
+  ckpt_put_fields(w, prefix, f, fields(pl, f));
 }
 
 int planner_load(Planner *pl, CkptReader *r, const char *prefix, char *err, size_t errsz) {
-  char tag[128];
-  size_t HA = (size_t)pl->H * pl->A;
-  tag_of(tag, sizeof tag, prefix, "mean");
-  if (ckpt_get(r, tag, pl->mean, HA * sizeof *pl->mean, err, errsz)) return -1;
-  tag_of(tag, sizeof tag, prefix, "var");
-  return ckpt_get(r, tag, pl->var, HA * sizeof *pl->var, err, errsz);
+  CkptField f[2];
+  return ckpt_get_fields(r, prefix, f, fields(pl, f), err, errsz);
 }
 
 // ---- the simulator as a model ----

@@ -88,6 +88,10 @@ static void act(SacPolicy *h, const float *out, int n, float *a) {
   dist_tanh_mean(a, g->mu, n, h->A);
 }
 
+const float *sac_policy_gaussian_log_std(const SacPolicy *h) {
+  return ((const Gauss *)h->state)->log_std;
+}
+
 const SacPolicyOps sac_policy_gaussian = {.name = "gaussian",
                                           .out_width = out_width,
                                           .noise_width = noise_width,

@@ -26,8 +26,8 @@ int sac_params_check(const SacParams *p, char *err, size_t errsz) {
   return 0;
 }
 
-int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rng *init,
-                   char *err, size_t errsz) {
+int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rng *init, char *err,
+                   size_t errsz) {
   memset(a, 0, sizeof *a);
   if (sac_params_check(p, err, errsz)) return -1;
   if (obs_dim < 1 || act_dim < 1)
@@ -57,9 +57,9 @@ int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rn
       mlp_work_init(&a->qcw, &a->critic, SAC_QUERY_ROWS, err, errsz) ||
       sac_policy_init(&a->head, p, A, B, err, errsz) ||
       sac_policy_init(&a->qhead, p, A, SAC_QUERY_ROWS, err, errsz) ||
-      adam_init(&a->actor_opt, a->actor.p.n, (float)p->actor_lr, err, errsz) ||
-      adam_init(&a->critic_opt, a->critic.p.n, (float)p->critic_lr, err, errsz) ||
-      adam_init(&a->alpha_opt, 1, (float)p->alpha_lr, err, errsz)) {
+      optim_init(&a->actor_opt, optim_adam((float)p->actor_lr), a->actor.p.n, 0, err, errsz) ||
+      optim_init(&a->critic_opt, optim_adam((float)p->critic_lr), a->critic.p.n, 0, err, errsz) ||
+      optim_init(&a->alpha_opt, optim_adam((float)p->alpha_lr), 1, 0, err, errsz)) {
     sac_agent_free(a);
     return -1;
   }
@@ -93,9 +93,9 @@ int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rn
 }
 
 void sac_agent_free(SacAgent *a) {
-  float *arrays[] = {a->eps,  a->a_pi, a->logp_pi, a->a_next, a->logp_next, a->qmin_next,
-                     a->y,    a->xq,   a->dq,      a->dxq,    a->dout,      a->da,
-                     a->dlogp, a->qx,  a->qeps,    a->qlogp,  a->obs1,      a->act1};
+  float *arrays[] = {a->eps,   a->a_pi, a->logp_pi, a->a_next, a->logp_next, a->qmin_next,
+                     a->y,     a->xq,   a->dq,      a->dxq,    a->dout,      a->da,
+                     a->dlogp, a->qx,   a->qeps,    a->qlogp,  a->obs1,      a->act1};
   for (size_t k = 0; k < sizeof arrays / sizeof *arrays; k++) free(arrays[k]);
   mlp_work_free(&a->aw);
   mlp_work_free(&a->cw);
@@ -103,9 +103,9 @@ void sac_agent_free(SacAgent *a) {
   mlp_work_free(&a->qcw);
   sac_policy_free(&a->head);
   sac_policy_free(&a->qhead);
-  adam_free(&a->actor_opt);
-  adam_free(&a->critic_opt);
-  adam_free(&a->alpha_opt);
+  optim_free(&a->actor_opt);
+  optim_free(&a->critic_opt);
+  optim_free(&a->alpha_opt);
   mlp_free(&a->actor);
   mlp_free(&a->critic);
   mlp_free(&a->critic_targ);
@@ -159,8 +159,8 @@ static void input_grad(const Mlp *m, MlpWork *w, const float *dy, float *dx) {
     for (int e = 0; e < E; e++) {
       const float *W = m->p.w + L->w_off + (size_t)e * L->in * L->out;   // (I_l, O_l)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, L->in, L->out, 1.0f,
-                  dz + (size_t)e * B * L->out, L->out, W, L->out, 0.0f,
-                  dxl + (size_t)e * B * L->in, L->in);
+                  dz + (size_t)e * B * L->out, L->out, W, L->out, 0.0f, dxl + (size_t)e * B * L->in,
+                  L->in);
     }
     g = dxl;
     cur = next;
@@ -268,8 +268,8 @@ void sac_agent_critic_grad(SacAgent *a, const ReplayBatch *b, SacStats *st) {
 }
 
 void sac_agent_critic_step(SacAgent *a) {
-  adam_step(&a->alpha_opt, a->log_alpha, a->log_alpha_g);
-  adam_step(&a->critic_opt, a->critic.p.w, a->critic.p.g);
+  optim_step(&a->alpha_opt, a->log_alpha, a->log_alpha_g);
+  optim_step(&a->critic_opt, a->critic.p.w, a->critic.p.g);
 }
 
 void sac_agent_actor_grad(SacAgent *a, SacStats *st) {
@@ -303,7 +303,7 @@ void sac_agent_actor_grad(SacAgent *a, SacStats *st) {
 }
 
 void sac_agent_actor_step(SacAgent *a) {
-  adam_step(&a->actor_opt, a->actor.p.w, a->actor.p.g);
+  optim_step(&a->actor_opt, a->actor.p.w, a->actor.p.g);
   nn_polyak(&a->critic_targ.p, &a->critic.p, a->tau);
   a->updates++;
 }
@@ -318,65 +318,46 @@ void sac_agent_update(SacAgent *a, const ReplayBatch *b, Rng *r, SacStats *st) {
 
 // ---- checkpoints ----
 
-static void tag_of(char *tag, size_t n, const char *prefix, const char *name) {
-  snprintf(tag, n, "%s%s%s", prefix, *prefix ? "." : "", name);
+// everything that outlives an update: the fields, and the optimisers under their own names
+static int fields(const SacAgent *a, CkptField f[5]) {
+  int k = 0;
+  f[k++] = (CkptField){"actor", a->actor.p.w, a->actor.p.n * sizeof(float)};
+  f[k++] = (CkptField){"critic", a->critic.p.w, a->critic.p.n * sizeof(float)};
+  f[k++] = (CkptField){"critic_targ", a->critic_targ.p.w, a->critic_targ.p.n * sizeof(float)};
+  f[k++] = (CkptField){"log_alpha", (void *)a->log_alpha, sizeof a->log_alpha};
+  f[k++] = (CkptField){"updates", (void *)&a->updates, sizeof a->updates};
+  return k;
 }
 
-typedef struct {
-  const char *name;
-  float *data;
-  size_t n;
-} Field;
+static const char *const OPT_NAMES[3] = {"actor_opt", "critic_opt", "alpha_opt"};
 
-// every float array that outlives an update
-static int fields(const SacAgent *a, Field f[12]) {
-  const Adam *opt[3] = {&a->actor_opt, &a->critic_opt, &a->alpha_opt};
-  static const char *names[3][2] = {{"actor_opt.m", "actor_opt.v"},
-                                    {"critic_opt.m", "critic_opt.v"},
-                                    {"alpha_opt.m", "alpha_opt.v"}};
-  int k = 0;
-  f[k++] = (Field){"actor", a->actor.p.w, a->actor.p.n};
-  f[k++] = (Field){"critic", a->critic.p.w, a->critic.p.n};
-  f[k++] = (Field){"critic_targ", a->critic_targ.p.w, a->critic_targ.p.n};
-  f[k++] = (Field){"log_alpha", (float *)a->log_alpha, 1};
-  for (int o = 0; o < 3; o++) {
-    f[k++] = (Field){names[o][0], opt[o]->m, opt[o]->n};
-    f[k++] = (Field){names[o][1], opt[o]->v, opt[o]->n};
-  }
-  return k;
+static void optimisers(const SacAgent *a, Optim *o[3]) {
+  o[0] = (Optim *)&a->actor_opt;
+  o[1] = (Optim *)&a->critic_opt;
+  o[2] = (Optim *)&a->alpha_opt;
 }
 
 void sac_agent_save(const SacAgent *a, CkptWriter *w, const char *prefix) {
   char tag[128];
-  Field f[12];
-  int n = fields(a, f);
-  for (int k = 0; k < n; k++) {
-    tag_of(tag, sizeof tag, prefix, f[k].name);
-    ckpt_put(w, tag, f[k].data, f[k].n * sizeof(float));
+  CkptField f[5];
+  Optim *o[3];
+  ckpt_put_fields(w, prefix, f, fields(a, f));
+  optimisers(a, o);
+  for (int k = 0; k < 3; k++) {
+    ckpt_tag(tag, sizeof tag, prefix, OPT_NAMES[k]);
+    optim_save(o[k], w, tag);
   }
-  tag_of(tag, sizeof tag, prefix, "actor_opt.t");
-  ckpt_put_i64(w, tag, a->actor_opt.t);
-  tag_of(tag, sizeof tag, prefix, "critic_opt.t");
-  ckpt_put_i64(w, tag, a->critic_opt.t);
-  tag_of(tag, sizeof tag, prefix, "alpha_opt.t");
-  ckpt_put_i64(w, tag, a->alpha_opt.t);
-  tag_of(tag, sizeof tag, prefix, "updates");
-  ckpt_put_i64(w, tag, a->updates);
 }
 
 int sac_agent_load(SacAgent *a, CkptReader *r, const char *prefix, char *err, size_t errsz) {
   char tag[128];
-  Field f[12];
-  int n = fields(a, f);
-  for (int k = 0; k < n; k++) {
-    tag_of(tag, sizeof tag, prefix, f[k].name);
-    if (ckpt_get(r, tag, f[k].data, f[k].n * sizeof(float), err, errsz)) return -1;
-  }
-  int64_t *counts[4] = {&a->actor_opt.t, &a->critic_opt.t, &a->alpha_opt.t, &a->updates};
-  static const char *names[4] = {"actor_opt.t", "critic_opt.t", "alpha_opt.t", "updates"};
-  for (int k = 0; k < 4; k++) {
-    tag_of(tag, sizeof tag, prefix, names[k]);
-    if (ckpt_get_i64(r, tag, counts[k], err, errsz)) return -1;
+  CkptField f[5];
+  Optim *o[3];
+  if (ckpt_get_fields(r, prefix, f, fields(a, f), err, errsz)) return -1;
+  optimisers(a, o);
+  for (int k = 0; k < 3; k++) {
+    ckpt_tag(tag, sizeof tag, prefix, OPT_NAMES[k]);
+    if (optim_load(o[k], r, tag, err, errsz)) return -1;
   }
   return 0;
 }
@@ -420,24 +401,29 @@ void sac_learner_free(SacLearner *l) {
   sac_agent_free(&l->agent);
 }
 
+// the learner's own fields, beside its agent and replay
+static int learner_fields(const SacLearner *l, CkptField f[4]) {
+  f[0] = (CkptField){"rng.explore", (void *)&l->explore, sizeof l->explore};
+  f[1] = (CkptField){"rng.update", (void *)&l->update, sizeof l->update};
+  f[2] = (CkptField){"algo.sums", (void *)l->log.sums, sizeof l->log.sums};
+  f[3] = (CkptField){"algo.count", (void *)&l->log.n, sizeof l->log.n};
+  return 4;
+}
+
 void sac_learner_save(const SacLearner *l, CkptWriter *w) {
+  CkptField f[4];
   sac_agent_save(&l->agent, w, "sac");
   replay_save(&l->replay, w, "replay");
-  ckpt_put(w, "rng.explore", &l->explore, sizeof l->explore);
-  ckpt_put(w, "rng.update", &l->update, sizeof l->update);
-  ckpt_put(w, "algo.sums", l->log.sums, sizeof l->log.sums);
-  ckpt_put_i64(w, "algo.count", l->log.n);
+  ckpt_put_fields(w, "", f, learner_fields(l, f));
 }
 
 int sac_learner_load(SacLearner *l, CkptReader *r, char *err, size_t errsz) {
-  if (sac_agent_load(&l->agent, r, "sac", err, errsz) ||
-      replay_load(&l->replay, r, "replay", err, errsz) ||
-      ckpt_get(r, "rng.explore", &l->explore, sizeof l->explore, err, errsz) ||
-      ckpt_get(r, "rng.update", &l->update, sizeof l->update, err, errsz) ||
-      ckpt_get(r, "algo.sums", l->log.sums, sizeof l->log.sums, err, errsz) ||
-      ckpt_get_i64(r, "algo.count", &l->log.n, err, errsz))
-    return -1;
-  return 0;
+  CkptField f[4];
+  return sac_agent_load(&l->agent, r, "sac", err, errsz) ||
+                 replay_load(&l->replay, r, "replay", err, errsz) ||
+                 ckpt_get_fields(r, "", f, learner_fields(l, f), err, errsz)
+             ? -1
+             : 0;
 }
 
 void sac_greedy_policy(void *ctx, const double *obs, double *act) {

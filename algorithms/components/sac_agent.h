@@ -62,7 +62,7 @@ typedef struct {
   Mlp actor;                      // O -> hidden -> W, the head's output row
   SacPolicy head, qhead;          // the actor's head for updates (B rows) and queries (R rows)
   Mlp critic, critic_targ;        // E = 2: (O + A) -> hidden -> 1
-  Adam actor_opt, critic_opt, alpha_opt;
+  Optim actor_opt, critic_opt, alpha_opt;   // adam
   float log_alpha[1], log_alpha_g[1];   // the temperature as a one-parameter "network"
   int64_t updates;                // updates done
   // update state, valid after sac_agent_critic_grad (tests read it)

@@ -60,4 +60,7 @@ int sac_policy_noise_width(const SacParams *p, int A);
 int sac_policy_init(SacPolicy *h, const SacParams *p, int A, int rows, char *err, size_t errsz);
 void sac_policy_free(SacPolicy *h);
 
+// The gaussian head's clamped log-std (rows, A) of its last sample (for tests).
+const float *sac_policy_gaussian_log_std(const SacPolicy *h);
+
 #endif

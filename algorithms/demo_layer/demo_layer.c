@@ -148,8 +148,7 @@ static double evaluate(Run *run, Env *env, Layer *l, uint32_t seed, CsvLog *plai
 
 static void save(const Mpc *c, const Layer *l, const Replay *data, const TrainEnv *te,
                  CkptWriter *w) {
-  planner_save(&c->planner, w, "planner");
-  ckpt_put(w, "rng.planner", &c->rng, sizeof c->rng);
+  mpc_save(c, w);
   ckpt_put_i64(w, "layer.active", l->active);
   train_env_save(te, w);
   mpc_model_save(c->model, w);
@@ -159,8 +158,7 @@ static void save(const Mpc *c, const Layer *l, const Replay *data, const TrainEn
 static void load(Mpc *c, Layer *l, Replay *data, TrainEnv *te, CkptReader *r) {
   char err[4400];
   int64_t active;
-  int bad = planner_load(&c->planner, r, "planner", err, sizeof err) ||
-            ckpt_get(r, "rng.planner", &c->rng, sizeof c->rng, err, sizeof err) ||
+  int bad = mpc_load(c, r, err, sizeof err) ||
             ckpt_get_i64(r, "layer.active", &active, err, sizeof err) ||
             train_env_load(te, r, err, sizeof err) ||
             mpc_model_load(c->model, r, err, sizeof err);

@@ -104,8 +104,7 @@ static SacStats learn(Demorl *d, const SacParams *sp, const DemorlParams *p) {
 static void save(const Demorl *d, const Mpc *c, const TrainEnv *te, CkptWriter *w) {
   sac_learner_save(&d->sac, w);
   if (d->imagined.cap) replay_save(&d->imagined, w, "imagined");
-  planner_save(&c->planner, w, "planner");
-  ckpt_put(w, "rng.planner", &c->rng, sizeof c->rng);
+  mpc_save(c, w);
   mpc_model_save(c->model, w);
   train_env_save(te, w);
 }
@@ -114,8 +113,7 @@ static void load(Demorl *d, Mpc *c, TrainEnv *te, CkptReader *r) {
   char err[4400];
   if (sac_learner_load(&d->sac, r, err, sizeof err) ||
       (d->imagined.cap && replay_load(&d->imagined, r, "imagined", err, sizeof err)) ||
-      planner_load(&c->planner, r, "planner", err, sizeof err) ||
-      ckpt_get(r, "rng.planner", &c->rng, sizeof c->rng, err, sizeof err) ||
+      mpc_load(c, r, err, sizeof err) ||
       mpc_model_load(c->model, r, err, sizeof err) || train_env_load(te, r, err, sizeof err))
     fail_run("cannot resume: %s", err);
 }

@@ -66,8 +66,7 @@ PARAMS_DEFINE(DmdParams, dmd_params_register, DMD_PARAMS)
 
 static void save(const Mpc *c, const Replay *data, const TrainEnv *te, const Rng *explore,
                  CkptWriter *w) {
-  planner_save(&c->planner, w, "planner");
-  ckpt_put(w, "rng.planner", &c->rng, sizeof c->rng);
+  mpc_save(c, w);
   ckpt_put(w, "rng.explore", explore, sizeof *explore);
   train_env_save(te, w);
   mpc_model_save(c->model, w);
@@ -76,8 +75,7 @@ static void save(const Mpc *c, const Replay *data, const TrainEnv *te, const Rng
 
 static void load(Mpc *c, Replay *data, TrainEnv *te, Rng *explore, CkptReader *r) {
   char err[4400];
-  int bad = planner_load(&c->planner, r, "planner", err, sizeof err) ||
-            ckpt_get(r, "rng.planner", &c->rng, sizeof c->rng, err, sizeof err) ||
+  int bad = mpc_load(c, r, err, sizeof err) ||
             ckpt_get(r, "rng.explore", explore, sizeof *explore, err, sizeof err) ||
             train_env_load(te, r, err, sizeof err) ||
             mpc_model_load(c->model, r, err, sizeof err);
