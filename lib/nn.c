@@ -56,10 +56,12 @@ void nn_dense_backward(float *dx, float *dW, float *db, const float *dy, const f
                        const float *W, int E, int B, int I, int O) {
   for (int e = 0; e < E; e++) {
     const float *dye = dy + (size_t)e * B * O;      // (B, O)
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, I, O, B, 1.0f, x + (size_t)e * B * I, I,
-                dye, O, 1.0f, dW + (size_t)e * I * O, O);
-    // column sums in the vector unit: cheaper than a GEMM against a ones vector
-    kern()->add_rows(db + (size_t)e * O, dye, B, O);
+    if (dW) {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, I, O, B, 1.0f, x + (size_t)e * B * I,
+                  I, dye, O, 1.0f, dW + (size_t)e * I * O, O);
+      // column sums in the vector unit: cheaper than a GEMM against a ones vector
+      kern()->add_rows(db + (size_t)e * O, dye, B, O);
+    }
     if (dx)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, I, O, 1.0f, dye, O,
                   W + (size_t)e * I * O, O, 0.0f, dx + (size_t)e * B * I, I);
@@ -224,7 +226,8 @@ const float *mlp_forward(const Mlp *m, MlpWork *w, const float *x, int B) {
   return in;
 }
 
-void mlp_backward(Mlp *m, MlpWork *w, const float *dy, float *dx) {
+// the backward pass; with params 0 only the input gradients (no parameter-gradient GEMMs)
+static void backward(Mlp *m, MlpWork *w, const float *dy, float *dx, int params) {
   int E = m->E, B = w->rows;
   assert(w->E == E && B >= 1);
   // g holds dL/dh of the current layer: the caller's dy, then one of the two scratch buffers
@@ -242,11 +245,31 @@ void mlp_backward(Mlp *m, MlpWork *w, const float *dy, float *dx) {
     int next = cur == 0 ? 1 : 0;
     float *dxl = l > 0 ? w->d[next] : dx;   // (E, B, I_l), NULL skips the first layer's dx
     const float *xl = l > 0 ? w->h[l - 1] : w->x;
-    nn_dense_backward(dxl, m->p.g + L->w_off, m->p.g + L->b_off, dz, xl, m->p.w + L->w_off, E,
-                      B, L->in, L->out);
+    nn_dense_backward(dxl, params ? m->p.g + L->w_off : NULL, params ? m->p.g + L->b_off : NULL,
+                      dz, xl, m->p.w + L->w_off, E, B, L->in, L->out);
     g = dxl;
     cur = next;
   }
+}
+
+void mlp_backward(Mlp *m, MlpWork *w, const float *dy, float *dx) { backward(m, w, dy, dx, 1); }
+
+void mlp_backward_input(const Mlp *m, MlpWork *w, const float *dy, float *dx) {
+  backward((Mlp *)m, w, dy, dx, 0);   // reads the parameters only
+}
+
+const float *mlp_member_forward(const Mlp *m, int e, MlpWork *w, const float *x, int B) {
+  assert(e >= 0 && e < m->E && B >= 1 && B <= w->B);
+  const float *in = x;
+  for (int l = 0; l < m->nlayers; l++) {
+    const NnLayer *L = &m->layer[l];
+    const float *W = m->p.w + L->w_off + (size_t)e * L->in * L->out;
+    const float *b = m->p.w + L->b_off + (size_t)e * L->out;
+    nn_dense_forward(w->z[l], in, W, b, 1, B, L->in, L->out);
+    if (L->act != NN_IDENTITY) nn_act_forward(w->h[l], w->z[l], (size_t)B * L->out, L->act);
+    in = w->h[l];
+  }
+  return in;
 }
 
 double mlp_weight_decay(Mlp *m, const float *coef) {

@@ -59,7 +59,8 @@ typedef struct {
 void nn_dense_forward(float *y, const float *x, const float *W, const float *b,
                       int E, int B, int I, int O);
 
-// dW (E, I, O) += x^T dy; db (E, O) += column sums of dy; dx (E, B, I) = dy W^T if dx != NULL.
+// dW (E, I, O) += x^T dy and db (E, O) += column sums of dy if dW != NULL; dx (E, B, I) = dy W^T
+// if dx != NULL.
 void nn_dense_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
                        const float *W, int E, int B, int I, int O);
 
@@ -91,6 +92,14 @@ const float *mlp_forward(const Mlp *m, MlpWork *w, const float *x, int B);
 // Backward pass of the last forward on w: dy is dL/doutput (E, B, O_last). Accumulates dL/dparams
 // into m->p.g; writes dL/dx (E, B, I0) when dx != NULL.
 void mlp_backward(Mlp *m, MlpWork *w, const float *dy, float *dx);
+
+// The same backward pass without the parameter gradients (m->p.g untouched): dx (E, B, I0) only,
+// e.g. an actor's loss through a critic that it does not train.
+void mlp_backward_input(const Mlp *m, MlpWork *w, const float *dy, float *dx);
+
+// Forward pass of member e alone on B <= w->B rows x (B, I0), in w's buffers (member block 0):
+// the same values as block e of an ensemble pass. Returns the output (B, O_last).
+const float *mlp_member_forward(const Mlp *m, int e, MlpWork *w, const float *x, int B);
 
 // L2 penalty 0.5 * sum_l coef[l] * ||W_l||^2 on weights (not biases), summed over members: adds
 // its gradient to m->p.g and returns its value (PETS-style per-layer weight decay).

@@ -687,7 +687,7 @@ Test(ensemble, save_load_continues_identically) {
   EnsembleStats s1 = ensemble_train(&a, &more, &r), s2 = ensemble_train(&b, &more, &rb2);
   cr_expect_eq(memcmp(&s1, &s2, sizeof s1), 0);
   cr_expect_arr_eq(a.net.p.w, b.net.p.w, a.net.p.n * sizeof(float));
-  cr_expect_arr_eq(a.opt.m, b.opt.m, a.net.p.n * sizeof(float));
+  cr_expect_arr_eq(a.opt.state[0], b.opt.state[0], a.net.p.n * sizeof(float));
   cr_expect_arr_eq(a.elite.p.w, b.elite.p.w, a.elite.p.n * sizeof(float));
   ensemble_predict_random(&a, obs, act, N, &pa, n1, r1);
   ensemble_predict_random(&b, obs, act, N, &pb, n2, r2);

@@ -788,3 +788,38 @@ Test(nn, same_on_every_instruction_set) {
   mlp_work_free(&w);
   mlp_free(&m);
 }
+
+// one member alone gives block e of the ensemble pass to the bit; the input-only backward gives
+// mlp_backward's dx to the bit and leaves the parameter gradients as they were
+Test(nn, member_forward_and_input_backward) {
+  enum { E = 3, B = 5 };
+  int sizes[] = {4, 7, 6, 2};
+  Mlp m;
+  MlpWork w, w1;
+  cr_assert_eq(mlp_init(&m, E, 3, sizes, NN_SWISH, NN_IDENTITY, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(mlp_work_init(&w, &m, B, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(mlp_work_init(&w1, &m, B, err, sizeof err), 0, "%s", err);
+  Rng r;
+  rng_init(&r, 3, RNG_STREAM_INIT);
+  mlp_init_weights(&m, NN_INIT_TORCH, &r);
+  float x[E * B * 4], dy[E * B * 2], dx[E * B * 4], dx2[E * B * 4];
+  fill(x, sizeof x / sizeof *x, -1, 1, 4);
+  fill(dy, sizeof dy / sizeof *dy, -1, 1, 5);
+  const float *y = mlp_forward(&m, &w, x, B);
+  for (int e = 0; e < E; e++) {
+    const float *ye = mlp_member_forward(&m, e, &w1, x + e * B * 4, B);
+    cr_expect_arr_eq(ye, y + e * B * 2, B * 2 * sizeof(float), "member %d", e);
+  }
+  nn_zero_grad(&m.p);
+  mlp_backward(&m, &w, dy, dx);
+  float *g = falloc(m.p.n);
+  memcpy(g, m.p.g, m.p.n * sizeof *g);
+  mlp_forward(&m, &w, x, B);
+  mlp_backward_input(&m, &w, dy, dx2);
+  cr_expect_arr_eq(dx2, dx, sizeof dx);
+  cr_expect_arr_eq(m.p.g, g, m.p.n * sizeof *g, "the input-only pass changed gradients");
+  free(g);
+  mlp_work_free(&w);
+  mlp_work_free(&w1);
+  mlp_free(&m);
+}

@@ -28,6 +28,7 @@ typedef struct {
   float *raw;             // (E, batch, D) raw log-variance
   float *lv;              // (E, batch, D) bounded log-variance
   float *dlv;             // (E, batch, D) loss gradient of lv, then of raw
+  float *mu, *dmu;        // (E, batch, D) predicted means and their loss gradient
   float *dhi, *dlo;       // (D) bound gradients (the bounds are fixed: discarded)
   float coef[NN_MAX_LAYERS];   // per-layer weight decay
   // prediction
@@ -45,7 +46,7 @@ static Scratch *scratch_of(const Ensemble *m) { return (Scratch *)m->scratch; }
 
 static void scratch_free(Scratch *s) {
   if (!s) return;
-  float *f[] = {s->x, s->y, s->dy, s->raw, s->lv, s->dlv, s->dhi, s->dlo,
+  float *f[] = {s->x, s->y, s->dy, s->raw, s->lv, s->dlv, s->mu, s->dmu, s->dhi, s->dlo,
                 s->px, s->plv, s->peps, s->pout};
   for (size_t k = 0; k < sizeof f / sizeof *f; k++) free(f[k]);
   free(s->perm);
@@ -135,6 +136,8 @@ int ensemble_init(Ensemble *m, const EnsembleParams *p, int obs_dim, int act_dim
   s->raw = xmalloc(eb * (size_t)D, sizeof(float), "ensemble training");
   s->lv = xmalloc(eb * (size_t)D, sizeof(float), "ensemble training");
   s->dlv = xmalloc(eb * (size_t)D, sizeof(float), "ensemble training");
+  s->mu = xmalloc(eb * (size_t)D, sizeof(float), "ensemble training");
+  s->dmu = xmalloc(eb * (size_t)D, sizeof(float), "ensemble training");
   s->dhi = xcalloc((size_t)D, sizeof(float), "ensemble training");
   s->dlo = xcalloc((size_t)D, sizeof(float), "ensemble training");
 
@@ -204,21 +207,21 @@ double ensemble_batch_loss(Ensemble *m, const float *x, const float *y, int B, d
     memcpy(s->raw + k * D, out + k * 2 * D + D, (size_t)D * sizeof(float));
   nn_softbound_forward(s->lv, s->raw, rows, D, m->hi, m->lo);
 
-  // per member: mean over the B rows and D outputs of (mu - y)^2 exp(-lv) + lv
-  double total = 0.0, scale = 1.0 / ((double)B * D);
-  for (int e = 0; e < E; e++) {
-    double sum = 0.0;
-    for (size_t k = (size_t)e * B; k < (size_t)(e + 1) * B; k++)
-      for (int j = 0; j < D; j++) {
-        size_t i = k * D + j;
-        double lv = s->lv[i], inv_var = exp(-lv), r = (double)out[k * 2 * D + j] - y[i];
-        double q = r * r * inv_var;
-        sum += q + lv;
-        s->dy[k * 2 * D + j] = (float)(2.0 * r * inv_var * scale);
-        s->dlv[i] = (float)((1.0 - q) * scale);
-      }
-    total += sum * scale;
-  }
+  // per member: mean over the B rows and D outputs of (mu - y)^2 exp(-lv) + lv, twice the
+  // Gaussian NLL of nn_gauss_nll (the factor 2 is exact in floating point: the same bits as the
+  // PETS loss written out)
+  for (size_t k = 0; k < rows; k++)
+    memcpy(s->mu + k * D, out + k * 2 * D, (size_t)D * sizeof(float));
+  double total = 0.0;
+  size_t bd = (size_t)B * D;
+  for (int e = 0; e < E; e++)
+    total += 2.0 * nn_gauss_nll(s->dmu + e * bd, s->dlv + e * bd, s->mu + e * bd, s->lv + e * bd,
+                                y + e * bd, bd);
+  for (size_t k = 0; k < rows; k++)
+    for (int j = 0; j < D; j++) {
+      s->dy[k * 2 * D + j] = 2.0f * s->dmu[k * D + j];
+      s->dlv[k * D + j] *= 2.0f;
+    }
   // through the soft bounds (in place: each element is read before it is written)
   memset(s->dhi, 0, (size_t)D * sizeof(float));
   memset(s->dlo, 0, (size_t)D * sizeof(float));
@@ -458,21 +461,6 @@ int ensemble_gaussian(Ensemble *m, const float *obs, const float *act, int n, in
   return M;
 }
 
-// member e of net alone on B rows of x (B, I), in w's buffers (which hold at least B rows):
-// returns the output (B, 2D)
-static const float *member_forward(const Mlp *net, int e, MlpWork *w, const float *x, int B) {
-  const float *in = x;
-  for (int l = 0; l < net->nlayers; l++) {
-    const NnLayer *L = &net->layer[l];
-    const float *W = net->p.w + L->w_off + (size_t)e * L->in * L->out;
-    const float *b = net->p.w + L->b_off + (size_t)e * L->out;
-    nn_dense_forward(w->z[l], in, W, b, 1, B, L->in, L->out);
-    if (L->act != NN_IDENTITY) nn_act_forward(w->h[l], w->z[l], (size_t)B * L->out, L->act);
-    in = w->h[l];
-  }
-  return in;
-}
-
 // each row through one of the elites (all members when all) drawn from r: the rows are grouped
 // by member and each group runs through its member alone
 static void predict_random(Ensemble *m, int all, const float *obs, const float *act, int n,
@@ -509,7 +497,7 @@ static void predict_random(Ensemble *m, int all, const float *obs, const float *
   for (int k = 0; k < M; k++) {
     int cnt = start[k + 1] - start[k];
     if (!cnt) continue;
-    const float *out = member_forward(net, k, w, s->px + (size_t)start[k] * I, cnt);
+    const float *out = mlp_member_forward(net, k, w, s->px + (size_t)start[k] * I, cnt);
     memcpy(s->pout + (size_t)start[k] * 2 * D, out, (size_t)cnt * 2 * D * sizeof(float));
   }
   for (int i = 0; i < n; i++) {

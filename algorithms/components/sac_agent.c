@@ -12,9 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cblas.h>
-// cblas.h pulls in <complex.h>, whose macro I would clash with the shape letters of nn.h
-#undef I
 
 #include "episodes.h"
 #include "fail.h"
@@ -125,48 +122,6 @@ static void critic_input(float *x, const float *obs, const float *act, int n, in
   for (int e = 1; e < members; e++) memcpy(x + e * n * W, x, n * W * sizeof *x);
 }
 
-// forward pass of member e of ensemble m alone on B rows of x (B, I0), in w's buffers; the same
-// values as in an ensemble pass. Returns the output (B, O_last).
-static const float *member_forward(const Mlp *m, int e, MlpWork *w, const float *x, int B) {
-  const float *in = x;
-  for (int l = 0; l < m->nlayers; l++) {
-    const NnLayer *L = &m->layer[l];
-    const float *W = m->p.w + L->w_off + (size_t)e * L->in * L->out;
-    const float *b = m->p.w + L->b_off + (size_t)e * L->out;
-    nn_dense_forward(w->z[l], in, W, b, 1, B, L->in, L->out);
-    if (L->act != NN_IDENTITY) nn_act_forward(w->h[l], w->z[l], (size_t)B * L->out, L->act);
-    in = w->h[l];
-  }
-  return in;
-}
-
-// dL/dx (E, B, I0) of the last forward on w given dy (E, B, O_last), as mlp_backward computes it
-// but without the parameter gradients (the actor loss moves only the actor)
-static void input_grad(const Mlp *m, MlpWork *w, const float *dy, float *dx) {
-  int E = m->E, B = w->rows;
-  const float *g = dy;
-  int cur = -1;   // scratch buffer holding g, -1 for dy
-  for (int l = m->nlayers - 1; l >= 0; l--) {
-    const NnLayer *L = &m->layer[l];
-    const float *dz = g;   // (E, B, O_l)
-    if (L->act != NN_IDENTITY) {
-      if (cur < 0) cur = 0;
-      nn_act_backward(w->d[cur], g, w->z[l], w->h[l], (size_t)E * B * L->out, L->act);
-      dz = w->d[cur];
-    }
-    int next = cur == 0 ? 1 : 0;
-    float *dxl = l > 0 ? w->d[next] : dx;   // (E, B, I_l)
-    for (int e = 0; e < E; e++) {
-      const float *W = m->p.w + L->w_off + (size_t)e * L->in * L->out;   // (I_l, O_l)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, L->in, L->out, 1.0f,
-                  dz + (size_t)e * B * L->out, L->out, W, L->out, 0.0f, dxl + (size_t)e * B * L->in,
-                  L->in);
-    }
-    g = dxl;
-    cur = next;
-  }
-}
-
 // ---- queries ----
 
 void sac_agent_act(SacAgent *a, const float *obs, float *act, int n, Rng *r) {
@@ -195,7 +150,7 @@ void sac_agent_q1(SacAgent *a, const float *obs, const float *act, int n, float 
   for (int s = 0; s < n; s += SAC_QUERY_ROWS) {
     int m = n - s < SAC_QUERY_ROWS ? n - s : SAC_QUERY_ROWS;
     critic_input(a->qx, obs + (size_t)s * O, act + (size_t)s * A, m, O, A, 1);
-    memcpy(q + s, member_forward(&a->critic, 0, &a->qcw, a->qx, m), (size_t)m * sizeof *q);
+    memcpy(q + s, mlp_member_forward(&a->critic, 0, &a->qcw, a->qx, m), (size_t)m * sizeof *q);
   }
 }
 
@@ -289,7 +244,7 @@ void sac_agent_actor_grad(SacAgent *a, SacStats *st) {
     a->dq[B + i] = first ? 0.0f : -inv_b;
     a->dlogp[i] = (float)(alpha / B);
   }
-  input_grad(&a->critic, &a->cw, a->dq, a->dxq);
+  mlp_backward_input(&a->critic, &a->cw, a->dq, a->dxq);
   for (int i = 0; i < B; i++)
     for (int j = 0; j < A; j++)
       a->da[i * A + j] = a->dxq[(size_t)i * W + O + j] + a->dxq[(size_t)(B + i) * W + O + j];
