@@ -20,6 +20,7 @@
 #include "ensemble.h"
 #include "env.h"
 #include "gradcheck.h"
+#include "mpc.h"
 #include "replay.h"
 
 static char err[4400];
@@ -917,6 +918,106 @@ Test(ensemble, adapter_done_follows_task) {
   cr_expect_gt(zeros, 0);
   ensemble_model_free(&em);
   ensemble_free(&m);
+  env_free(task);
+  env_options_free(&eo);
+}
+
+// ---- weighted fits (model_weights.h) ----
+
+// the weighted bootstrap draws row k with probability w_k / sum w, and never a row of weight 0
+Test(ensemble, weighted_draws_follow_the_weights) {
+  const double w[6] = {1, 0, 2, 3, 0, 4};
+  double cum[6], acc = 0.0;
+  for (int k = 0; k < 6; k++) cum[k] = acc += w[k];
+  Rng r;
+  rng_init(&r, 5, RNG_STREAM_MODEL);
+  enum { DRAWS = 100000 };
+  long count[6] = {0};
+  for (int i = 0; i < DRAWS; i++) count[ensemble_draw_weighted(cum, 6, &r)]++;
+  for (int k = 0; k < 6; k++) {
+    double p = w[k] / acc, se = sqrt(p * (1 - p) / DRAWS);
+    if (w[k] == 0) cr_expect_eq(count[k], 0, "row %d of weight 0 drawn %ld times", k, count[k]);
+    else
+      cr_expect_leq(fabs((double)count[k] / DRAWS - p), 4 * se, "row %d: %ld of %d, want p %g", k,
+                    count[k], DRAWS, p);
+  }
+}
+
+// old transitions (s' = s + a) and recent ones (s' = s - a) on the same states: the uniform fit
+// averages them, the fit weighted onto the recent ones learns their rule (seed-variants 1.6, the
+// capacity test)
+Test(ensemble, weighted_fit_follows_the_weights) {
+  enum { N = 1200 };
+  Replay rb;
+  cr_assert_eq(replay_init(&rb, N, 1, 1, err, sizeof err), 0, "%s", err);
+  Rng r;
+  rng_init(&r, 8, RNG_STREAM_DATA);
+  double *w = calloc(N, sizeof *w);
+  for (int i = 0; i < N; i++) {
+    double o = rng_uniform_range(&r, -1, 1), a = rng_uniform_range(&r, -1, 1);
+    double o2 = i < N / 2 ? o + a : o - a;
+    replay_add(&rb, &o, &a, 0.0, &o2, 0, 0);
+    w[i] = i < N / 2 ? 0.0 : 1.0;   // position i is the i-th oldest row
+  }
+  EnsembleParams p = small(3, 2, 2, 32, 64);
+  p.max_epochs = 60;
+  double err_recent[2], err_old[2];
+  for (int k = 0; k < 2; k++) {
+    Ensemble m;
+    make(&m, &p, 1, 1, 2);
+    Rng fit;
+    rng_init(&fit, 9, RNG_STREAM_MODEL);
+    ensemble_train_weighted(&m, &rb, k ? w : NULL, &fit);
+    double er = 0, eo = 0;
+    int n = 0;
+    for (double o = -0.8; o <= 0.8; o += 0.2)
+      for (double a = -0.8; a <= 0.8; a += 0.2, n++) {
+        float of = (float)o, af = (float)a, next[2], rew[2];
+        ensemble_predict(&m, (float[]){of, of}, (float[]){af, af}, 1, 0, NULL, next, rew);
+        er += fabs(next[0] - (o - a));
+        eo += fabs(next[0] - (o + a));
+      }
+    err_recent[k] = er / n;
+    err_old[k] = eo / n;
+    ensemble_free(&m);
+  }
+  printf("weighted fit: error on the recent rule %.3g uniform, %.3g weighted; on the old rule "
+         "%.3g, %.3g\n", err_recent[0], err_recent[1], err_old[0], err_old[1]);
+  cr_expect_lt(err_recent[1], 0.1, "weighted: error %g on the rule it was weighted onto",
+               err_recent[1]);
+  cr_expect_gt(err_recent[0], 2 * err_recent[1] + 0.1, "uniform %g vs weighted %g",
+               err_recent[0], err_recent[1]);
+  cr_expect_gt(err_old[1], err_old[0], "the weighted fit should trade the old rule away");
+  free(w);
+  replay_free(&rb);
+}
+
+// ensemble.weights = uniform, through the controller's model, is the unweighted fit to the bit
+Test(ensemble, uniform_weighting_is_the_unweighted_fit) {
+  cr_assert_str_eq(MODEL_WEIGHTINGS[0].name, "uniform");
+  cr_assert_null(MODEL_WEIGHTINGS[0].fill);
+  EnvOptions eo;
+  cr_assert_eq(env_options_default("InvertedPendulum", &eo, err, sizeof err), 0, "%s", err);
+  Env *task = env_make(&eo, err, sizeof err);
+  cr_assert_not_null(task, "%s", err);
+  Replay rb;
+  fill_linear(&rb, 300, task->obs_dim, task->act_dim, -1, 41);
+  EnsembleParams p = small(3, 2, 2, 16, 32);
+  p.max_epochs = 4;
+  MpcModel mm;
+  cr_assert_eq(mpc_model_init(&mm, MPC_MODEL_ENSEMBLE, &eo, task, &p, 3, err, sizeof err), 0,
+               "%s", err);
+  Ensemble e;
+  Rng init, fit;
+  rng_init(&init, 3, RNG_STREAM_INIT);
+  cr_assert_eq(ensemble_init(&e, &p, task->obs_dim, task->act_dim, &init, err, sizeof err), 0);
+  rng_init(&fit, 3, RNG_STREAM_MODEL);
+  EnsembleStats s1 = mpc_model_train(&mm, &rb), s2 = ensemble_train(&e, &rb, &fit);
+  cr_expect_eq(memcmp(&s1, &s2, sizeof s1), 0);
+  cr_expect_arr_eq(mm.ens.net.p.w, e.net.p.w, e.net.p.n * sizeof(float));
+  ensemble_free(&e);
+  mpc_model_free(&mm);
+  replay_free(&rb);
   env_free(task);
   env_options_free(&eo);
 }

@@ -22,6 +22,8 @@ typedef struct {
   size_t split_cap;       // entries m->split holds
   size_t *perm;           // (E, ntrain) each member's order of the training positions
   size_t perm_cap;
+  double *cum;            // (ntrain) weighted fit: cumulative weights over the training split
+  size_t cum_cap;
   float *x;               // (E, batch, I) standardised inputs
   float *y;               // (E, batch, D) targets
   float *dy;              // (E, batch, 2D) loss gradient of the network output
@@ -50,6 +52,7 @@ static void scratch_free(Scratch *s) {
                 s->px, s->plv, s->peps, s->pout};
   for (size_t k = 0; k < sizeof f / sizeof *f; k++) free(f[k]);
   free(s->perm);
+  free(s->cum);
   free(s->pick);
   free(s->pos);
   free(s);
@@ -235,8 +238,10 @@ double ensemble_batch_loss(Ensemble *m, const float *x, const float *y, int B, d
 }
 
 // holdout MSE of each member's mean over the rows at positions pos (n), in chunks of the
-// training workspace; every member sees the same rows
-static void holdout_mse(Ensemble *m, const Replay *rb, const size_t *pos, size_t n, double *mse) {
+// training workspace; every member sees the same rows; with weights w (by position, not all 0 on
+// these rows) the mean is weighted
+static void holdout_mse(Ensemble *m, const Replay *rb, const size_t *pos, size_t n,
+                        const double *w, double *mse) {
   Scratch *s = scratch_of(m);
   int E = m->E, D = 1 + m->O, I = m->O + m->A, B = m->work.B;
   double sum[64] = {0};
@@ -252,12 +257,28 @@ static void holdout_mse(Ensemble *m, const Replay *rb, const size_t *pos, size_t
       for (int i = 0; i < b; i++)
         for (int j = 0; j < D; j++) {
           double r = (double)out[((size_t)e * b + i) * 2 * D + j] - s->y[(size_t)i * D + j];
-          acc += r * r;
+          acc += w ? w[pos[c + i]] * (r * r) : r * r;
         }
       sum[e] += acc;
     }
   }
-  for (int e = 0; e < E; e++) mse[e] = sum[e] / ((double)n * D);
+  double total = (double)n;
+  if (w) {
+    total = 0.0;
+    for (size_t i = 0; i < n; i++) total += w[pos[i]];
+  }
+  for (int e = 0; e < E; e++) mse[e] = sum[e] / (total * D);
+}
+
+size_t ensemble_draw_weighted(const double *cum, size_t n, Rng *r) {
+  double u = rng_uniform(r) * cum[n - 1];
+  size_t lo = 0, hi = n - 1;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (cum[mid] > u) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 // input mean and std (population) of the training rows, in double; std < 1e-12 counts as 1
@@ -293,6 +314,10 @@ static int improves(double best, double now, double threshold) {
 }
 
 EnsembleStats ensemble_train(Ensemble *m, const Replay *rb, Rng *r) {
+  return ensemble_train_weighted(m, rb, NULL, r);
+}
+
+EnsembleStats ensemble_train_weighted(Ensemble *m, const Replay *rb, const double *w, Rng *r) {
   Scratch *s = scratch_of(m);
   EnsembleStats st = {0};
   size_t n = rb->size;
@@ -315,6 +340,21 @@ EnsembleStats ensemble_train(Ensemble *m, const Replay *rb, Rng *r) {
   const size_t *eval = nhold ? m->split : train;
   size_t neval = nhold ? nhold : ntrain;
   fit_scaler(m, rb, train, ntrain);
+  // the weighted bootstrap's cumulative weights; all 0 on the split: unweighted
+  const double *wfit = NULL, *whold = NULL;
+  if (w && ntrain > 0) {
+    if (ntrain > s->cum_cap) {
+      free(s->cum);
+      s->cum = xmalloc(ntrain, sizeof *s->cum, "ensemble weights");
+      s->cum_cap = ntrain;
+    }
+    double acc = 0.0;
+    for (size_t i = 0; i < ntrain; i++) s->cum[i] = acc += w[train[i]];
+    if (acc > 0.0) wfit = w;
+    double hold = 0.0;
+    for (size_t i = 0; i < neval; i++) hold += w[eval[i]];
+    if (hold > 0.0) whold = w;
+  }
 
   if ((size_t)E * ntrain > s->perm_cap) {
     free(s->perm);
@@ -327,8 +367,12 @@ EnsembleStats ensemble_train(Ensemble *m, const Replay *rb, Rng *r) {
   for (int epoch = 1; epoch <= (int)m->p.max_epochs; epoch++) {
     for (int e = 0; e < E; e++) {
       size_t *pe = s->perm + (size_t)e * ntrain;
-      memcpy(pe, train, ntrain * sizeof *pe);
-      shuffle(pe, ntrain, r);
+      if (wfit) {
+        for (size_t i = 0; i < ntrain; i++) pe[i] = train[ensemble_draw_weighted(s->cum, ntrain, r)];
+      } else {
+        memcpy(pe, train, ntrain * sizeof *pe);
+        shuffle(pe, ntrain, r);
+      }
     }
     double loss_sum = 0.0;
     for (size_t c = 0; c < ntrain; c += (size_t)B) {
@@ -345,7 +389,7 @@ EnsembleStats ensemble_train(Ensemble *m, const Replay *rb, Rng *r) {
     st.train_loss = loss_sum / (double)ntrain / E;
     st.epochs = epoch;
 
-    holdout_mse(m, rb, eval, neval, m->mse);
+    holdout_mse(m, rb, eval, neval, whold, m->mse);
     int improved = 0;
     for (int e = 0; e < E; e++)
       if (improves(best[e], m->mse[e], m->p.improvement)) {

@@ -33,6 +33,7 @@
 #include "nn.h"
 #include "optim.h"
 #include "replay.h"
+#include "model_weights.h"
 #include "planner.h"
 #include "rng.h"
 
@@ -49,7 +50,8 @@
   X(REAL, improvement, "0.01", "[0, 1]", "relative holdout improvement that counts")            \
   X(INT, max_epochs, "200", "[1, 1e6]", "cap on epochs per training call (not in the authors' code)") \
   X(REAL, max_logvar, "0.5", "[-100, 100]", "upper soft bound of the predicted log-variance")  \
-  X(REAL, min_logvar, "-10", "[-100, 100]", "lower soft bound of the predicted log-variance")
+  X(REAL, min_logvar, "-10", "[-100, 100]", "lower soft bound of the predicted log-variance") \
+  X(CHOICE, weights, "uniform", MODEL_WEIGHTING_NAMES, "per-transition weights of the fit (model_weights.h)")
 PARAMS_DEFINE(EnsembleParams, ensemble_params_register, ENSEMBLE_PARAMS)
 
 typedef struct {
@@ -92,6 +94,18 @@ void ensemble_free(Ensemble *m);
 // Train on the n transitions of rb (all stored rows), drawing the split and the permutations
 // from r. Returns the statistics of this call.
 EnsembleStats ensemble_train(Ensemble *m, const Replay *rb, Rng *r);
+
+// The same with per-transition weights w (rb->size, positions in replay_slot order; NULL: the
+// unweighted fit above): a weighted bootstrap, each member's epoch drawing ntrain training rows
+// with replacement, row i with probability w_i / (the training split's sum of w), one uniform
+// draw from r per row after the split; the holdout MSE weighted by w. A split whose weights are
+// all 0 is fitted (or measured) unweighted.
+EnsembleStats ensemble_train_weighted(Ensemble *m, const Replay *rb, const double *w, Rng *r);
+
+// One row of the weighted bootstrap: the first k with cum[k] > u, u uniform in [0, cum[n-1])
+// from one draw of r, for cumulative weights cum (n, non-decreasing, cum[n-1] > 0); a row of
+// weight 0 is never drawn.
+size_t ensemble_draw_weighted(const double *cum, size_t n, Rng *r);
 
 // Predict one step for rows of the L elites (all E members when all != 0): obs (M, n, O) and
 // act (M, n, A) with M = L (or E); member k uses block k. Writes the sampled next observation

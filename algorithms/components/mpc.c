@@ -22,6 +22,8 @@ int mpc_model_init(MpcModel *m, MpcModelKind kind, const EnvOptions *eo, const E
   if (ensemble_init(&m->ens, ep, task->obs_dim, task->act_dim, &init, err, errsz)) return -1;
   ensemble_model_init(&m->em, &m->ens, task, 0, &m->pm);
   rng_init(&m->fit, seed, RNG_STREAM_MODEL);
+  m->weighting = &MODEL_WEIGHTINGS[ep->weights];
+  rng_init(&m->weights_rng, seed, RNG_STREAM_WEIGHTS);
   return 0;
 }
 
@@ -39,7 +41,13 @@ void mpc_model_free(MpcModel *m) {
 
 EnsembleStats mpc_model_train(MpcModel *m, const Replay *data) {
   if (m->kind != MPC_MODEL_ENSEMBLE) return (EnsembleStats){0};
-  return ensemble_train(&m->ens, data, &m->fit);
+  if (!m->weighting->fill || data->size == 0) return ensemble_train(&m->ens, data, &m->fit);
+  double *w = xmalloc(data->size, sizeof *w, "model weights");   // (n) by position
+  ModelWeightInput in = {data, m->policy, m->policy_ctx, &m->weights_rng};
+  m->weighting->fill(&in, w);
+  EnsembleStats st = ensemble_train_weighted(&m->ens, data, w, &m->fit);
+  free(w);
+  return st;
 }
 
 void mpc_model_train_logged(MpcModel *m, const Replay *data, Run *run, CsvLog *log) {
@@ -57,12 +65,15 @@ void mpc_model_save(const MpcModel *m, CkptWriter *w) {
   if (m->kind != MPC_MODEL_ENSEMBLE) return;
   ensemble_save(&m->ens, w, "ensemble");
   ckpt_put(w, "rng.fit", &m->fit, sizeof m->fit);
+  if (m->weighting->fill) ckpt_put(w, "rng.weights", &m->weights_rng, sizeof m->weights_rng);
 }
 
 int mpc_model_load(MpcModel *m, CkptReader *r, char *err, size_t errsz) {
   if (m->kind != MPC_MODEL_ENSEMBLE) return 0;
   if (ensemble_load(&m->ens, r, "ensemble", err, errsz) ||
-      ckpt_get(r, "rng.fit", &m->fit, sizeof m->fit, err, errsz))
+      ckpt_get(r, "rng.fit", &m->fit, sizeof m->fit, err, errsz) ||
+      (m->weighting->fill &&
+       ckpt_get(r, "rng.weights", &m->weights_rng, sizeof m->weights_rng, err, errsz)))
     return -1;
   return 0;
 }

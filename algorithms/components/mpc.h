@@ -29,6 +29,12 @@ typedef struct {
   Ensemble ens;             // ensemble: the learned model and its training stream
   EnsembleModel em;
   Rng fit;
+  // ensemble: the fit's weighting (ensemble.weights), its stream, and the program's policy it
+  // may read (set by the program after init; NULL: none)
+  const ModelWeighting *weighting;
+  Rng weights_rng;
+  PlanPolicyFn policy;
+  void *policy_ctx;
 } MpcModel;
 
 // The simulator built from eo, or an ensemble of parameters ep for `task`'s sizes (initialised
@@ -37,14 +43,16 @@ int mpc_model_init(MpcModel *m, MpcModelKind kind, const EnvOptions *eo, const E
                    const EnsembleParams *ep, uint32_t seed, char *err, size_t errsz);
 void mpc_model_free(MpcModel *m);
 
-// ensemble: train on all of data (actions in the unit box); the simulator has nothing to learn
+// ensemble: train on all of data (actions in the unit box), weighted by the ensemble.weights
+// weighting (which may read m->policy); the simulator has nothing to learn
 EnsembleStats mpc_model_train(MpcModel *m, const Replay *data);
 
 // mpc_model_train, then one row of MPC_MODEL_HEADER in log (step = run->step, wall_s after it)
 #define MPC_MODEL_HEADER "step,epochs,train_loss,holdout_mse,stopped_early,wall_s"
 void mpc_model_train_logged(MpcModel *m, const Replay *data, Run *run, CsvLog *log);
 
-// the ensemble and its training stream (nothing for the simulator)
+// the ensemble and its training stream, and the weighting's stream unless it is uniform (nothing
+// for the simulator)
 void mpc_model_save(const MpcModel *m, CkptWriter *w);
 int mpc_model_load(MpcModel *m, CkptReader *r, char *err, size_t errsz);
 

@@ -261,6 +261,8 @@ int main(int argc, char **argv) {
                  xmalloc((size_t)A, sizeof(double), "action")};
   mpc.prior = eval_mpc.prior = prior_fn;
   mpc.prior_ctx = eval_mpc.prior_ctx = &prior;
+  m.policy = prior_fn;   // what a weighting of the model's fit may read
+  m.policy_ctx = &prior;
   mpc.training = 1;
   rng_init(&mpc.rng, seed, RNG_STREAM_PLANNER);
   Layer layer = {&mpc, &pi, m.kind == MPC_MODEL_SIM};

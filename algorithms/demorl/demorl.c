@@ -180,6 +180,8 @@ int main(int argc, char **argv) {
     fail_run("%s", err);
   wire(&mpc, &d.sac.agent, (int)p.value);
   wire(&eval_mpc, &d.sac.agent, (int)p.value);
+  m.policy = sac_prior_fn;   // the actor, for a weighting of the model's fit
+  m.policy_ctx = &d.sac.agent;
   mpc.training = 1;
   rng_init(&mpc.rng, seed, RNG_STREAM_PLANNER);
   SacGreedy actor = {&d.sac.agent, eval_env};
