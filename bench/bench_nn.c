@@ -56,14 +56,8 @@ static double bench_net(const char *name, int E, int B, int nlayers, const int *
 
 int main(int argc, char **argv) {
   (void)argc;
-  fail_set_prog(argv[0]);
-  openblas_set_num_threads(1);
   Rng r;
-  rng_init(&r, 1, RNG_STREAM_DATA);
-
-  double peak = sgemm_peak(&r);
-  printf("sgemm peak 1 thread: %.1f GFLOP/s; elementwise kernels: %s\n\n", peak,
-         simd_name(simd_level()));
+  double peak = bench_start(argv[0], &r);
   printf("%-31s %8s %8s %8s %7s\n", "forward+backward, dx included", "MFLOP", "ms", "GFLOP/s",
          "of peak");
   // SAC critic on HalfCheetah: obs 17 + act 6 -> 256 -> 256 -> 1, ReLU, batch 256

@@ -197,13 +197,8 @@ static void run_swish(void *ctx) {
 
 int main(int argc, char **argv) {
   (void)argc;
-  fail_set_prog(argv[0]);
-  openblas_set_num_threads(1);
   Rng r;
-  rng_init(&r, 1, RNG_STREAM_DATA);
-  double peak = sgemm_peak(&r);
-  printf("sgemm peak 1 thread: %.1f GFLOP/s; elementwise kernels: %s\n\n", peak,
-         simd_name(simd_level()));
+  double peak = bench_start(argv[0], &r);
 
   Config cfg;
   PlannerParams pp;

@@ -67,12 +67,8 @@ static void run_steps(void *ctx) {
 
 int main(int argc, char **argv) {
   (void)argc;
-  fail_set_prog(argv[0]);
-  openblas_set_num_threads(1);
   Rng r;
-  rng_init(&r, 1, RNG_STREAM_DATA);
-  double peak = sgemm_peak(&r);
-  printf("sgemm peak 1 thread: %.1f GFLOP/s\n\n", peak);
+  double peak = bench_start(argv[0], &r);
 
   // the default [sac] table on a random batch
   Config cfg;

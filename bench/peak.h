@@ -12,6 +12,7 @@
 
 #include "fail.h"
 #include "rng.h"
+#include "simd.h"
 
 enum { REPEATS = 5 };
 static const double min_time = 0.3;   // seconds per timing
@@ -71,6 +72,19 @@ static double sgemm_peak(Rng *r) {
     free(s.a), free(s.b), free(s.c);
   }
   return best;
+}
+
+// A benchmark's start: its name for messages, one BLAS thread, r on (1, RNG_STREAM_DATA), and
+// this machine's peak, printed with the instruction set of the elementwise kernels. Returns the
+// peak in GFLOP/s.
+static double bench_start(const char *argv0, Rng *r) {
+  fail_set_prog(argv0);
+  openblas_set_num_threads(1);
+  rng_init(r, 1, RNG_STREAM_DATA);
+  double peak = sgemm_peak(r);
+  printf("sgemm peak 1 thread: %.1f GFLOP/s; elementwise kernels: %s\n\n", peak,
+         simd_name(simd_level()));
+  return peak;
 }
 
 #endif

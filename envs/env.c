@@ -256,6 +256,37 @@ double env_sq_norm(const double *act, int n) {
   return s;
 }
 
+int env_check_planar_root(const Env *e, char *err, size_t errsz) {
+  static const char *const root[3] = {"rootx", "rootz", "rooty"};
+  for (int i = 0; i < 3; i++) {
+    int j = env_id(e, mjOBJ_JOINT, root[i], err, errsz);
+    if (j < 0) return -1;
+    if (e->m->jnt_qposadr[j] != i)
+      return fail_msg(err, errsz, "%s: joint %s must be qpos[%d]", e->model_path, root[i], i);
+  }
+  return 0;
+}
+
+double env_simulate_vx(Env *e, const double *act) {
+  double x_before = e->d->qpos[0];
+  env_simulate(e, act);
+  return (e->d->qpos[0] - x_before) / e->dt;
+}
+
+void env_observe_qpos_qvel(const Env *e, double *obs, int skip, double clip) {
+  const mjData *d = e->d;
+  int k = 0;
+  for (int i = skip; i < e->m->nq; i++) obs[k++] = d->qpos[i];
+  for (int i = 0; i < e->m->nv; i++) obs[k++] = clip > 0 ? env_clip(d->qvel[i], -clip, clip) : d->qvel[i];
+}
+
+void env_healthy_reward(EnvStep *out, double forward, double cost, int healthy,
+                        int terminate_when_unhealthy, double healthy_reward) {
+  double alive = (healthy || terminate_when_unhealthy) ? healthy_reward : 0.0;
+  out->reward = (forward + alive) - cost;
+  out->terminated = terminate_when_unhealthy && !healthy;
+}
+
 void env_reset(Env *e, Rng *r, double *obs) {
   mj_resetData(e->m, e->d);
   memset(e->tstate, 0, (size_t)e->task->nstate * sizeof *e->tstate);

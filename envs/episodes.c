@@ -65,6 +65,21 @@ void action_from_unit(const Env *e, const double *unit, double *act) {
     act[i] = e->act_lo[i] + 0.5 * (unit[i] + 1.0) * (e->act_hi[i] - e->act_lo[i]);
 }
 
+Env *env_make_for_run(const EnvOptions *eo) {
+  char err[4400];
+  Env *e = env_make(eo, err, sizeof err);
+  if (!e) fail_run("%s", err);
+  return e;
+}
+
+void action_to_unit(const Env *e, const double *act, double *unit, int clamp) {
+  for (int i = 0; i < e->act_dim; i++) {
+    double a = act[i], lo = e->act_lo[i], hi = e->act_hi[i];
+    if (clamp) a = a < lo ? lo : a > hi ? hi : a;
+    unit[i] = 2.0 * (a - lo) / (hi - lo) - 1.0;
+  }
+}
+
 void train_env_init(TrainEnv *t, Env *env, uint32_t seed) {
   memset(t, 0, sizeof *t);
   t->env = env;

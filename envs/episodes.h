@@ -51,7 +51,14 @@ double episodes_evaluate_at(Run *run, CsvLog *log, int64_t index, int64_t episod
                             PolicyFn pi, void *ctx);
 
 // Map an action in [-1, 1]^A (a squashed policy's output) onto the task's bounds.
+// A task for a run: env_make, or the run fails (exit 1) with env_make's message.
+Env *env_make_for_run(const EnvOptions *eo);
+
 void action_from_unit(const Env *e, const double *unit, double *act);
+
+// The inverse: unit[i] = 2 (act[i] - lo_i) / (hi_i - lo_i) - 1, act first clamped to the bounds
+// when clamp != 0 (act and unit may be the same array).
+void action_to_unit(const Env *e, const double *act, double *unit, int clamp);
 
 // The training environment and its current episode.
 typedef struct {

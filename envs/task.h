@@ -50,6 +50,23 @@ void env_mj_step(Env *e);
 // sum of act[i]^2
 double env_sq_norm(const double *act, int n);
 
+// The planar walkers (Hopper, Walker2d): v4 reads x, z and the torso angle as qpos[0], qpos[1],
+// qpos[2], so the joints rootx, rootz, rooty must sit there. Returns 0, or -1 with err.
+int env_check_planar_root(const Env *e, char *err, size_t errsz);
+
+// The planar runners (HalfCheetah, Swimmer, Hopper, Walker2d): env_simulate, returning the
+// forward velocity of qpos[0] over the whole step, (x after - x before) / dt.
+double env_simulate_vx(Env *e, const double *act);
+
+// Their observation: qpos[skip:], then qvel, clipped to [-clip, clip] when clip > 0.
+void env_observe_qpos_qvel(const Env *e, double *obs, int skip, double clip);
+
+// Gymnasium v4's reward of the tasks that stay healthy (Hopper, Walker2d, Ant, Humanoid):
+// (forward + alive) - cost with alive = healthy_reward while healthy or when unhealthiness ends
+// the episode (v4's rule), terminated when it does and the robot is unhealthy.
+void env_healthy_reward(EnvStep *out, double forward, double cost, int healthy,
+                        int terminate_when_unhealthy, double healthy_reward);
+
 // Reset noise in Gymnasium's two patterns, added to the model's initial state:
 // qpos += U(-s, s), qvel += U(-s, s)
 void env_noise_uniform(Env *e, Rng *r, double s);

@@ -29,6 +29,13 @@
   X(INT, log_every, "100", "[1, 1e9]", "steps between rows of train.csv")
 PARAMS_DEFINE(FitParams, fit_params_register, FIT_PARAMS)
 
+// fit's defaults for the harness: a budget that fits the sine well in seconds
+static const CfgDefault FIT_DEFAULTS[] = {
+    {"run.steps", "5000"},
+    {"run.eval_every", "1000"},
+    {"run.checkpoint_every", "1000"},
+};
+
 static const NnAct activations[] = {NN_RELU, NN_TANH, NN_SWISH};   // order of the choice
 enum { GRID = 201 };
 static const double pi = 3.14159265358979323846;
@@ -113,9 +120,7 @@ int main(int argc, char **argv) {
   FitParams p;
   cli_init(&cli, argv[0], "Fit a noisy sine with an MLP (the harness example)", 0);
   fit_params_register(&cli.cfg, "fit", &p);
-  cfg_set_default(&cli.cfg, "run.steps", "5000");
-  cfg_set_default(&cli.cfg, "run.eval_every", "1000");
-  cfg_set_default(&cli.cfg, "run.checkpoint_every", "1000");
+  CFG_SET_DEFAULTS(&cli.cfg, FIT_DEFAULTS);
   cli_parse(&cli, argc, argv);
   cli_finish(&cli);
 

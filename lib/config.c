@@ -296,6 +296,10 @@ void cfg_set_default(Config *c, const char *key, const char *value) {
   p->def = s->own_def[i];
 }
 
+void cfg_set_defaults(Config *c, const CfgDefault *d, int n) {
+  for (int k = 0; k < n; k++) cfg_set_default(c, d[k].key, d[k].value);
+}
+
 void cfg_free(Config *c) {
   for (int i = 0; i < c->nsec; i++) {
     for (int j = 0; j < c->sec[i].n; j++) free(c->sec[i].own_def[j]);

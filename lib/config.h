@@ -100,6 +100,14 @@ void cfg_add_section(Config *c, const char *name, const ParamRef *refs, int n);
 // Replace the default of "section.key" (a program's own default for a shared table).
 void cfg_set_default(Config *c, const char *key, const char *value);
 
+// A program's own defaults for the tables it shares, kept in one list next to its own table with
+// a comment per row citing where the value comes from; cfg_set_defaults applies the list.
+typedef struct {
+  const char *key, *value;   // "section.key", the default as text
+} CfgDefault;
+void cfg_set_defaults(Config *c, const CfgDefault *d, int n);
+#define CFG_SET_DEFAULTS(c, list) cfg_set_defaults(c, list, (int)(sizeof list / sizeof *list))
+
 // Queue an assignment of "section.key" = value. Returns 0, or -1 with err if key has no dot.
 int cfg_push(Config *c, const char *key, const char *value, CfgLevel level, const char *origin,
              char *err, size_t errsz);

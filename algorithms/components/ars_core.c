@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fail.h"
 
@@ -157,6 +158,14 @@ ArsPool *ars_pool_make(const EnvOptions *eo, int threads, char *err, size_t errs
 int ars_pool_threads(const ArsPool *p) { return p->threads; }
 
 // ---- the trainer ----
+
+void ars_exec_register_cores(Config *cfg, ArsExecParams *ex) {
+  char buf[32];
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  ars_exec_register(cfg, "exec", ex);
+  snprintf(buf, sizeof buf, "%ld", cores < 1 ? 1 : cores > 1024 ? 1024 : cores);
+  cfg_set_default(cfg, "exec.threads", buf);
+}
 
 int ars_make(Ars *a, const ArsParams *p, double shift, const char *task, int obs_dim,
              int act_dim, const double *lo, const double *hi, uint32_t seed, char *err,

@@ -50,6 +50,9 @@ PARAMS_DEFINE(ArsParams, ars_params_register, ARS_PARAMS)
   X(INT, threads, "1", "[1, 1024]", "rollout threads (results do not depend on it)")
 PARAMS_DEFINE(ArsExecParams, ars_exec_register, ARS_EXEC_PARAMS)
 
+// Register [exec] under "exec" with the number of online cores as the threads default.
+void ars_exec_register_cores(Config *cfg, ArsExecParams *ex);
+
 // ars.shift as a number: "auto" is the task's env.healthy_reward if the configuration has one
 // (cfg may be NULL), else 0. Returns 0, or -1 with err if the text is neither.
 int ars_shift_value(const char *text, const Config *cfg, double *shift, char *err, size_t errsz);

@@ -1,6 +1,7 @@
 // mpc: a DMD-MPC controller acting on a task through a model (see mpc.h).
 #include "mpc.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,10 @@ EnsembleStats mpc_model_train(MpcModel *m, const Replay *data) {
   double *w = xmalloc(data->size, sizeof *w, "model weights");   // (n) by position
   ModelWeightInput in = {data, m->policy, m->policy_ctx, &m->weights_rng};
   m->weighting->fill(&in, w);
+  for (size_t i = 0; i < data->size; i++)
+    if (!(w[i] >= 0.0) || isinf(w[i]))
+      fail_run("ensemble.weights=%s: weight %g of transition %zu (weights must be finite and >= 0)",
+               m->weighting->name, w[i], i);
   EnsembleStats st = ensemble_train_weighted(&m->ens, data, w, &m->fit);
   free(w);
   return st;

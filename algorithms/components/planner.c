@@ -39,6 +39,12 @@
 
 static const float unit_lo = -1.0f, unit_hi = 1.0f;
 
+// x clamped to the unit box's [unit_lo, unit_hi] (NaN stays NaN)
+static inline float unit_clamp(float x) { return x < unit_lo ? unit_lo : x > unit_hi ? unit_hi : x; }
+static inline double unit_clampd(double x) {
+  return x < unit_lo ? unit_lo : x > unit_hi ? unit_hi : x;
+}
+
 typedef struct {
   double ret;
   int idx;
@@ -211,7 +217,7 @@ static void prior_sequences(Planner *pl, PlanModel *model, const double *obs, Pl
       float *dst = pl->cand + ((size_t)(pl->N + i) * H + h) * A;
       for (int j = 0; j < A; j++) {
         float a = s->act[(size_t)i * A + j];
-        dst[j] = a < unit_lo ? unit_lo : a > unit_hi ? unit_hi : a;
+        dst[j] = unit_clamp(a);
       }
     }
     if (h + 1 < H) model->advance(model->ctx, s->act, r, s->rew, s->obs, s->done);
@@ -244,7 +250,7 @@ static void sample(Planner *pl, Rng *r) {
     for (size_t j = 0; j < HA; j++) {
       double z = rng_truncnormal(r, s->zlo[j], s->zhi[j]);
       float x = (float)((double)pl->mean[j] + s->std[j] * z);
-      a[j] = x < unit_lo ? unit_lo : x > unit_hi ? unit_hi : x;
+      a[j] = unit_clamp(x);
     }
   }
 }
@@ -283,7 +289,7 @@ static void score(Planner *pl, PlanModel *model, const double *obs, PlanPolicyFn
       }
       prior(prior_ctx, src, s->act, n);
       for (size_t k = 0; k < (size_t)n * A; k++)
-        s->act[k] = s->act[k] < unit_lo ? unit_lo : s->act[k] > unit_hi ? unit_hi : s->act[k];
+        s->act[k] = unit_clamp(s->act[k]);
     }
     if (value && h == L - 1) {
       // the value at (s_{L-1}, a_{L-1}) takes over the last reward
@@ -393,7 +399,7 @@ static void update(Planner *pl, int C) {
         gs += w[i] * (d * d - v);
       }
       double mn = m + gm * g, vn = v + gv * gs;
-      s->mnew[j] = (float)(mn < unit_lo ? unit_lo : mn > unit_hi ? unit_hi : mn);
+      s->mnew[j] = (float)unit_clampd(mn);
       pl->var[j] = (float)(vn > 0.0 ? vn : 0.0);
     }
   } else {
@@ -401,7 +407,7 @@ static void update(Planner *pl, int C) {
       double acc = 0.0;
       for (int i = 0; i < C; i++) acc += w[i] * cand[(size_t)i * HA + j];
       double mn = (1.0 - gm) * pl->mean[j] + gm * acc;
-      mn = mn < unit_lo ? unit_lo : mn > unit_hi ? unit_hi : mn;
+      mn = unit_clampd(mn);
       double sv = 0.0;
       for (int i = 0; i < C; i++) {
         double d = (double)cand[(size_t)i * HA + j] - mn;

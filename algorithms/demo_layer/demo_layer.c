@@ -58,6 +58,28 @@
   X(INT, log_every, "1", "[1, 1e9]", "control steps between rows of plan.csv")
 PARAMS_DEFINE(LayerParams, layer_params_register, LAYER_PARAMS)
 
+// demo_layer's defaults for the tables it shares (the thesis's settings are unknown; see the top)
+static const CfgDefault LAYER_DEFAULTS[] = {
+    {"run.env", "CartpoleBalance"},   // the adaptation study's task (paper-spec section 3)
+    {"run.steps", "5000"},
+    {"run.eval_every", "5000"},
+    {"run.eval_episodes", "3"},
+    {"run.checkpoint_every", "1000"},
+    {"planner.horizon", "15"},       // H: 0.15 s of lookahead on Cartpole, with the tail below
+    {"planner.samples", "20"},       // N: few samples around the policy's plan
+    {"planner.iterations", "2"},     // I
+    {"planner.mixture", "0.05"},     // M = 1: the policy's rolled plan, Phi(pi)
+    {"planner.utility", "elite"},    // the thesis's method of elite fractions (paper-spec Q2)
+    {"planner.elites", "5"},         // K
+    {"planner.gamma_mean", "0.9"},   // one DMD step size for both moments (paper-spec Q3)
+    {"planner.gamma_var", "0.9"},
+    {"planner.tail_steps", "50"},    // ARS has no critic: 0.5 s of the policy as terminal value
+    {"planner.terminate", "true"},   // a falling pole ends the rewards of its sequence
+    {"planner.keep_mean", "true"},   // the policy's plan is itself a candidate
+    {"planner.prior_mean", "true"},  // the samples explore around Phi(pi)
+    {"planner.act", "mean"},         // the layer acts with the weighted mean
+};
+
 #define SPEED_HEADER "step,eval,episode,layer_speed,policy_speed,wall_s"
 #define ARS_HEADER "step,iteration,return_mean,return_max,return_std,length_mean,sigma_r,wall_s"
 
@@ -83,10 +105,8 @@ static void prior_fn(void *ctx, const float *obs, float *act, int n) {
   for (int r = 0; r < n; r++) {
     for (int j = 0; j < O; j++) p->x[j] = obs[(size_t)r * O + j];
     linpolicy_act(p->pi, p->x, p->a);
-    for (int i = 0; i < A; i++) {
-      double lo = p->env->act_lo[i], hi = p->env->act_hi[i];
-      act[(size_t)r * A + i] = (float)(2.0 * (p->a[i] - lo) / (hi - lo) - 1.0);
-    }
+    action_to_unit(p->env, p->a, p->a, 0);   // unclamped: the planner clamps prior actions
+    for (int i = 0; i < A; i++) act[(size_t)r * A + i] = (float)p->a[i];
   }
 }
 
@@ -185,35 +205,14 @@ int main(int argc, char **argv) {
   PlannerParams pp;
   EnsembleParams ep;
   EnvOptions eo, nominal;
-  char err[4400], buf[64];
+  char err[4400];
   cli_init(&cli, argv[0], "DeMo Layer: a linear policy guided online by DMD-MPC", CLI_ENV);
   layer_params_register(&cli.cfg, "layer", &p);
   ars_params_register(&cli.cfg, "ars", &ap);
   planner_params_register(&cli.cfg, "planner", &pp);
   ensemble_params_register(&cli.cfg, "ensemble", &ep);
-  ars_exec_register(&cli.cfg, "exec", &ex);
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  snprintf(buf, sizeof buf, "%ld", cores < 1 ? 1 : cores > 1024 ? 1024 : cores);
-  cfg_set_default(&cli.cfg, "exec.threads", buf);
-  cfg_set_default(&cli.cfg, "run.env", "CartpoleBalance");
-  cfg_set_default(&cli.cfg, "run.steps", "5000");
-  cfg_set_default(&cli.cfg, "run.eval_every", "5000");
-  cfg_set_default(&cli.cfg, "run.eval_episodes", "3");
-  cfg_set_default(&cli.cfg, "run.checkpoint_every", "1000");
-  // the layer (see the top)
-  cfg_set_default(&cli.cfg, "planner.horizon", "15");
-  cfg_set_default(&cli.cfg, "planner.samples", "20");
-  cfg_set_default(&cli.cfg, "planner.iterations", "2");
-  cfg_set_default(&cli.cfg, "planner.mixture", "0.05");
-  cfg_set_default(&cli.cfg, "planner.utility", "elite");
-  cfg_set_default(&cli.cfg, "planner.elites", "5");
-  cfg_set_default(&cli.cfg, "planner.gamma_mean", "0.9");
-  cfg_set_default(&cli.cfg, "planner.gamma_var", "0.9");
-  cfg_set_default(&cli.cfg, "planner.tail_steps", "50");
-  cfg_set_default(&cli.cfg, "planner.terminate", "true");
-  cfg_set_default(&cli.cfg, "planner.keep_mean", "true");
-  cfg_set_default(&cli.cfg, "planner.prior_mean", "true");
-  cfg_set_default(&cli.cfg, "planner.act", "mean");
+  ars_exec_register_cores(&cli.cfg, &ex);
+  CFG_SET_DEFAULTS(&cli.cfg, LAYER_DEFAULTS);
   cli_flag(&cli, "--policy", "layer.policy", "FILE");
   cli_flag(&cli, "--model", "layer.model", "sim|ensemble");
   cli_flag(&cli, "--threads", "exec.threads", "N");
@@ -233,9 +232,7 @@ int main(int argc, char **argv) {
               "policy's plan is only one candidate");
   // the real system (perturbed by --set env.*), its evaluation copy, and the policy, checked
   // before the run directory is made
-  Env *env = env_make(&eo, err, sizeof err);
-  Env *eval_env = env ? env_make(&eo, err, sizeof err) : NULL;
-  if (!env || !eval_env) fail_run("%s", err);
+  Env *env = env_make_for_run(&eo), *eval_env = env_make_for_run(&eo);
   int O = env->obs_dim, A = env->act_dim;
   LinPolicy pi;
   int train_here = p.policy[0] == '\0';
@@ -331,11 +328,7 @@ int main(int argc, char **argv) {
     // the ensemble learns the real system from the layer's own transitions
     if (m.kind == MPC_MODEL_ENSEMBLE) {
       if (!st.diverged) {
-        for (int i = 0; i < A; i++) {
-          double a = act[i] < env->act_lo[i] ? env->act_lo[i] : act[i];
-          a = a > env->act_hi[i] ? env->act_hi[i] : a;
-          unit[i] = 2.0 * (a - env->act_lo[i]) / (env->act_hi[i] - env->act_lo[i]) - 1.0;
-        }
+        action_to_unit(env, act, unit, 1);
         replay_add(&data, te.prev_obs, unit, st.reward, te.next_obs, st.terminated,
                    st.truncated);
       }

@@ -76,6 +76,25 @@ enum { VALUE_Q1, VALUE_MIN, VALUE_NONE };   // order of demorl.value
   X(INT, log_every, "1", "[1, 1e9]", "control steps between rows of plan.csv")
 PARAMS_DEFINE(DemorlParams, demorl_params_register, DEMORL_PARAMS)
 
+// demorl's defaults for the tables it shares: the authors' released code (UtkarshMishra04/
+// DMD-MPC-RL at bbc2744; paper-spec 2.3). The planner's table already holds their controller
+// (H 3, N 100, M = 0.05 N = 5 actor sequences, P 4, I 5, exponential weights with kappa 1,
+// gamma_mean 1, gamma_var 0.9, variance reset every step, no termination: their termination
+// function is constant False, a sequence drawn by weight) and the ensemble's table their model
+// (7 members, 5 elites, 4 x 200 Swish, Adam 1e-3); SAC is their Spinning-Up port:
+static const CfgDefault DEMORL_DEFAULTS[] = {
+    {"run.env", "HalfCheetah"},
+    {"sac.actor_lr", "1e-3"},     // Adam 1e-3 everywhere
+    {"sac.critic_lr", "1e-3"},
+    {"sac.alpha_lr", "1e-3"},
+    {"sac.random_steps", "1000"}, // SAC updates start after 1000 steps (the MPC acts from 0)
+    {"sac.update_every", "50"},   // 50 updates every 50 steps: one per step
+    {"sac.gradient_steps", "50"},
+    {"sac.log_every", "50"},      // one algo.csv row per round
+};
+// (The rest of [sac] is SB3's and theirs alike: 256 x 256 as LOOP (their repository's default
+// is 32 x 32; paper-spec Q5), tau 0.005 (Polyak 0.995), gamma 0.99, batch 256, replay 1e6.)
+
 
 typedef struct {
   SacLearner sac;           // SAC with the one replay buffer: SAC and the model learn from it
@@ -139,15 +158,7 @@ int main(int argc, char **argv) {
   sac_params_register(&cli.cfg, "sac", &sp);
   planner_params_register(&cli.cfg, "planner", &pp);
   ensemble_params_register(&cli.cfg, "ensemble", &ep);
-  cfg_set_default(&cli.cfg, "run.env", "HalfCheetah");
-  // SAC as the authors ran it (the planner's and the ensemble's tables already hold theirs)
-  cfg_set_default(&cli.cfg, "sac.actor_lr", "1e-3");
-  cfg_set_default(&cli.cfg, "sac.critic_lr", "1e-3");
-  cfg_set_default(&cli.cfg, "sac.alpha_lr", "1e-3");
-  cfg_set_default(&cli.cfg, "sac.random_steps", "1000");
-  cfg_set_default(&cli.cfg, "sac.update_every", "50");
-  cfg_set_default(&cli.cfg, "sac.gradient_steps", "50");
-  cfg_set_default(&cli.cfg, "sac.log_every", "50");
+  CFG_SET_DEFAULTS(&cli.cfg, DEMORL_DEFAULTS);
   cli_parse(&cli, argc, argv);
   if (env_options_register(&cli.cfg, cli.run.env, &eo, err, sizeof err)) fail_usage("%s", err);
   if (sac_params_check(&sp, err, sizeof err) || planner_params_check(&pp, err, sizeof err) ||
@@ -158,9 +169,7 @@ int main(int argc, char **argv) {
   cli_finish(&cli);
 
   // the task and its evaluation copy
-  Env *env = env_make(&eo, err, sizeof err);
-  Env *eval_env = env ? env_make(&eo, err, sizeof err) : NULL;
-  if (!env || !eval_env) fail_run("%s", err);
+  Env *env = env_make_for_run(&eo), *eval_env = env_make_for_run(&eo);
   int O = env->obs_dim, A = env->act_dim;
   uint32_t seed = (uint32_t)cli.run.seed;
 

@@ -61,6 +61,23 @@
   X(INT, log_every, "1", "[1, 1e9]", "control steps between rows of algo.csv")
 PARAMS_DEFINE(DmdParams, dmd_params_register, DMD_PARAMS)
 
+// dmd_mpc's defaults for the tables it shares: planning without a critic (see the top; the
+// planner's table holds the DeMoRL authors' controller, the ensemble's their model)
+static const CfgDefault DMD_DEFAULTS[] = {
+    {"run.env", "InvertedPendulum"},
+    {"run.steps", "5000"},
+    {"run.eval_every", "5000"},
+    {"run.eval_episodes", "2"},
+    {"run.checkpoint_every", "1000"},
+    {"planner.horizon", "25"},      // H: no critic, so plan further than the authors' 3
+    {"planner.samples", "50"},      // N
+    {"planner.iterations", "3"},    // I
+    {"planner.terminate", "true"},  // sequences into a terminal state score lower
+    {"planner.keep_mean", "true"},  // the shifted mean is scored again (MJPC's predictive sampling)
+    {"planner.shift", "zero"},      // repeating the last action keeps pushing
+    {"planner.mixture", "0"},       // no prior policy
+};
+
 
 // ---- HARNESS ----
 
@@ -96,19 +113,7 @@ int main(int argc, char **argv) {
   planner_params_register(&cli.cfg, "planner", &pp);
   ensemble_params_register(&cli.cfg, "ensemble", &ep);
   cli_flag(&cli, "--model", "dmd.model", "sim|ensemble");
-  cfg_set_default(&cli.cfg, "run.env", "InvertedPendulum");
-  cfg_set_default(&cli.cfg, "run.steps", "5000");
-  cfg_set_default(&cli.cfg, "run.eval_every", "5000");
-  cfg_set_default(&cli.cfg, "run.eval_episodes", "2");
-  cfg_set_default(&cli.cfg, "run.checkpoint_every", "1000");
-  // planning without a critic (see the top)
-  cfg_set_default(&cli.cfg, "planner.horizon", "25");
-  cfg_set_default(&cli.cfg, "planner.samples", "50");
-  cfg_set_default(&cli.cfg, "planner.iterations", "3");
-  cfg_set_default(&cli.cfg, "planner.terminate", "true");
-  cfg_set_default(&cli.cfg, "planner.keep_mean", "true");
-  cfg_set_default(&cli.cfg, "planner.shift", "zero");
-  cfg_set_default(&cli.cfg, "planner.mixture", "0");
+  CFG_SET_DEFAULTS(&cli.cfg, DMD_DEFAULTS);
   cli_parse(&cli, argc, argv);
   if (env_options_register(&cli.cfg, cli.run.env, &eo, err, sizeof err)) fail_usage("%s", err);
   if (planner_params_check(&pp, err, sizeof err) || ensemble_params_check(&ep, err, sizeof err))
@@ -117,9 +122,7 @@ int main(int argc, char **argv) {
   cli_finish(&cli);
 
   // the task, its evaluation copy, and the model: a planning copy of the task, or the ensemble
-  Env *env = env_make(&eo, err, sizeof err);
-  Env *eval_env = env ? env_make(&eo, err, sizeof err) : NULL;
-  if (!env || !eval_env) fail_run("%s", err);
+  Env *env = env_make_for_run(&eo), *eval_env = env_make_for_run(&eo);
   int O = env->obs_dim, A = env->act_dim;
   uint32_t seed = (uint32_t)cli.run.seed;
   MpcModel m;

@@ -42,6 +42,11 @@
 #include "run.h"
 #include "sac_agent.h"
 
+// sac's default task (the [sac] table in sac_params.h holds SB3's defaults, see above)
+static const CfgDefault SAC_DEFAULTS[] = {
+    {"run.env", "HalfCheetah"},
+};
+
 // ---- ALGO LOGIC ----
 
 // the action for obs in [-1, 1]^A: uniform during the random steps, then a sample of the policy
@@ -84,7 +89,7 @@ int main(int argc, char **argv) {
   char err[4400];
   cli_init(&cli, argv[0], "Soft actor-critic (SAC) on one task", CLI_ENV);
   sac_params_register(&cli.cfg, "sac", &p);
-  cfg_set_default(&cli.cfg, "run.env", "HalfCheetah");
+  CFG_SET_DEFAULTS(&cli.cfg, SAC_DEFAULTS);
   cli_parse(&cli, argc, argv);
   if (env_options_register(&cli.cfg, cli.run.env, &eo, err, sizeof err)) fail_usage("%s", err);
   if (sac_params_check(&p, err, sizeof err)) fail_usage("%s", err);
@@ -92,9 +97,7 @@ int main(int argc, char **argv) {
   cli_finish(&cli);
 
   // the training task and a separate copy for evaluation
-  Env *env = env_make(&eo, err, sizeof err);
-  Env *eval_env = env ? env_make(&eo, err, sizeof err) : NULL;
-  if (!env || !eval_env) fail_run("%s", err);
+  Env *env = env_make_for_run(&eo), *eval_env = env_make_for_run(&eo);
   int O = env->obs_dim, A = env->act_dim;
   uint32_t seed = (uint32_t)cli.run.seed;
 

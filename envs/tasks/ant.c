@@ -122,11 +122,9 @@ static void ant_step(Env *e, const double *act, EnvStep *out) {
   double vx = (x_after - x_before) / e->dt;
   int healthy = ant_healthy(o, d->qpos, e->m->nq, d->qpos[2]) &&
                 ant_healthy(o, d->qvel, e->m->nv, d->qpos[2]);
-  double alive = (healthy || o->terminate_when_unhealthy) ? o->healthy_reward : 0.0;
   double costs = o->ctrl_cost_weight * env_sq_norm(act, e->act_dim);
   if (o->use_contact_forces) costs += ant_contact_cost(e);
-  out->reward = (vx + alive) - costs;
-  out->terminated = o->terminate_when_unhealthy && !healthy;
+  env_healthy_reward(out, vx, costs, healthy, o->terminate_when_unhealthy, o->healthy_reward);
 }
 
 static void ant_observe(const Env *e, double *obs) {

@@ -196,34 +196,27 @@ static double cartpole_reward(const Env *e, const double *obs, const double *act
   return cartpole_reward_of(next_obs, act);
 }
 
-const EnvTask task_cartpole_balance = {
-    .name = "CartpoleBalance",
-    .summary = "dm_control cartpole balance: keep the pole up, starting upright (obs 5, act 1)",
-    .model = "cartpole.xml",
-    .frame_skip = 1,
-    .max_steps = 1000,
-    .priv_size = sizeof(Cartpole),
-    .opts_size = sizeof(CartpoleOpts),
-    .register_opts = cartpole_register_opts,
-    .setup = cartpole_setup,
-    .reset = cartpole_reset_balance,
-    .step = cartpole_step,
-    .observe = cartpole_observe,
-    .reward = cartpole_reward,
-};
+// the two tasks differ in their start state only
+#define CARTPOLE_TASK(NAME, SUMMARY, RESET)                                                      \
+  {.name = NAME,                                                                                 \
+   .summary = SUMMARY,                                                                           \
+   .model = "cartpole.xml",                                                                      \
+   .frame_skip = 1,                                                                              \
+   .max_steps = 1000,                                                                            \
+   .priv_size = sizeof(Cartpole),                                                                \
+   .opts_size = sizeof(CartpoleOpts),                                                            \
+   .register_opts = cartpole_register_opts,                                                      \
+   .setup = cartpole_setup,                                                                      \
+   .reset = RESET,                                                                               \
+   .step = cartpole_step,                                                                        \
+   .observe = cartpole_observe,                                                                  \
+   .reward = cartpole_reward}
 
-const EnvTask task_cartpole_swingup = {
-    .name = "CartpoleSwingup",
-    .summary = "dm_control cartpole swingup: swing the pole up and hold it (obs 5, act 1)",
-    .model = "cartpole.xml",
-    .frame_skip = 1,
-    .max_steps = 1000,
-    .priv_size = sizeof(Cartpole),
-    .opts_size = sizeof(CartpoleOpts),
-    .register_opts = cartpole_register_opts,
-    .setup = cartpole_setup,
-    .reset = cartpole_reset_swingup,
-    .step = cartpole_step,
-    .observe = cartpole_observe,
-    .reward = cartpole_reward,
-};
+const EnvTask task_cartpole_balance = CARTPOLE_TASK(
+    "CartpoleBalance",
+    "dm_control cartpole balance: keep the pole up, starting upright (obs 5, act 1)",
+    cartpole_reset_balance);
+
+const EnvTask task_cartpole_swingup = CARTPOLE_TASK(
+    "CartpoleSwingup", "dm_control cartpole swingup: swing the pole up and hold it (obs 5, act 1)",
+    cartpole_reset_swingup);

@@ -49,14 +49,7 @@ TASK_OPTIONS(HopperOpts, hopper_register, HOPPER_OPTS)
 static int hopper_setup(Env *e, char *err, size_t errsz) {
   const HopperOpts *o = env_task_opts(e);
   if (env_check_sizes(e, 6, 6, 3, err, errsz)) return -1;
-  // v4 reads x, z and the torso angle as qpos[0], qpos[1], qpos[2]
-  static const char *const root[3] = {"rootx", "rootz", "rooty"};
-  for (int i = 0; i < 3; i++) {
-    int j = env_id(e, mjOBJ_JOINT, root[i], err, errsz);
-    if (j < 0) return -1;
-    if (e->m->jnt_qposadr[j] != i)
-      return fail_msg(err, errsz, "%s: joint %s must be qpos[%d]", e->model_path, root[i], i);
-  }
+  if (env_check_planar_root(e, err, errsz)) return -1;
   if (!(o->healthy_state_min < o->healthy_state_max) || !(o->healthy_z_min < o->healthy_z_max) ||
       !(o->healthy_angle_min < o->healthy_angle_max))
     return fail_msg(err, errsz, "Hopper: each healthy range needs min < max (state %g..%g, "
@@ -89,25 +82,18 @@ static int hopper_healthy(const HopperOpts *o, double z, double angle, const dou
 static void hopper_step(Env *e, const double *act, EnvStep *out) {
   const HopperOpts *o = env_task_opts(e);
   const mjData *d = e->d;
-  double x_before = d->qpos[0];
-  env_simulate(e, act);
-  double vx = (d->qpos[0] - x_before) / e->dt;
+  double vx = env_simulate_vx(e, act);
   int nq = e->m->nq;
   int healthy = hopper_healthy(o, d->qpos[1], d->qpos[2], d->qpos + 2, nq - 2, d->qvel, e->m->nv);
   double forward = o->forward_reward_weight * vx;
-  double alive = (healthy || o->terminate_when_unhealthy) ? o->healthy_reward : 0.0;
   double ctrl_cost = o->ctrl_cost_weight * env_sq_norm(act, e->act_dim);
-  out->reward = (forward + alive) - ctrl_cost;
-  out->terminated = o->terminate_when_unhealthy && !healthy;
+  env_healthy_reward(out, forward, ctrl_cost, healthy, o->terminate_when_unhealthy,
+                     o->healthy_reward);
 }
 
 static void hopper_observe(const Env *e, double *obs) {
   const HopperOpts *o = env_task_opts(e);
-  const mjData *d = e->d;
-  int k = 0;
-  for (int i = o->exclude_current_positions_from_observation ? 1 : 0; i < e->m->nq; i++)
-    obs[k++] = d->qpos[i];
-  for (int i = 0; i < e->m->nv; i++) obs[k++] = env_clip(d->qvel[i], -10, 10);
+  env_observe_qpos_qvel(e, obs, o->exclude_current_positions_from_observation ? 1 : 0, 10);
 }
 
 // The healthy rule on the observation: z, angle and qpos[2:] are observed exactly; qvel only

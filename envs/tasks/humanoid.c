@@ -105,11 +105,10 @@ static void humanoid_step(Env *e, const double *act, EnvStep *out) {
   double vx = (x_after - x_before) / e->dt;
   int healthy = humanoid_healthy(o, d->qpos[2]);
   double forward = o->forward_reward_weight * vx;
-  double alive = (healthy || o->terminate_when_unhealthy) ? o->healthy_reward : 0.0;
   // v4 charges data.ctrl, which MuJoCo leaves as given (it clamps internally)
   double ctrl_cost = o->ctrl_cost_weight * env_sq_norm(d->ctrl, e->m->nu);
-  out->reward = (forward + alive) - ctrl_cost;
-  out->terminated = o->terminate_when_unhealthy && !healthy;
+  env_healthy_reward(out, forward, ctrl_cost, healthy, o->terminate_when_unhealthy,
+                     o->healthy_reward);
 }
 
 static void humanoid_observe(const Env *e, double *obs) {

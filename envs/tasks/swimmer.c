@@ -47,9 +47,7 @@ static void swimmer_reset(Env *e, Rng *r) {
 
 static void swimmer_step(Env *e, const double *act, EnvStep *out) {
   const SwimmerOpts *o = env_task_opts(e);
-  double x_before = e->d->qpos[0];
-  env_simulate(e, act);
-  double vx = (e->d->qpos[0] - x_before) / e->dt;
+  double vx = env_simulate_vx(e, act);
   double forward = o->forward_reward_weight * vx;
   double ctrl_cost = o->ctrl_cost_weight * env_sq_norm(act, e->act_dim);
   out->reward = forward - ctrl_cost;
@@ -57,11 +55,7 @@ static void swimmer_step(Env *e, const double *act, EnvStep *out) {
 
 static void swimmer_observe(const Env *e, double *obs) {
   const SwimmerOpts *o = env_task_opts(e);
-  const mjData *d = e->d;
-  int k = 0;
-  for (int i = o->exclude_current_positions_from_observation ? 2 : 0; i < e->m->nq; i++)
-    obs[k++] = d->qpos[i];
-  for (int i = 0; i < e->m->nv; i++) obs[k++] = d->qvel[i];
+  env_observe_qpos_qvel(e, obs, o->exclude_current_positions_from_observation ? 2 : 0, 0);
 }
 
 const EnvTask task_swimmer = {
