@@ -8,6 +8,7 @@ algorithms_components_libcomponents_a_SOURCES = \
 	algorithms/components/sac_policy.h algorithms/components/policy_gaussian.c \
 	algorithms/components/ars_core.c algorithms/components/ars_core.h \
 	algorithms/components/ensemble.c algorithms/components/ensemble.h \
+	algorithms/components/ensemble_model.c \
 	algorithms/components/model_weights.c algorithms/components/model_weights.h \
 	algorithms/components/planner.c algorithms/components/planner.h \
 	algorithms/components/mpc.c algorithms/components/mpc.h

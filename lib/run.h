@@ -14,7 +14,7 @@
 #include "csvlog.h"
 #include "progress.h"
 
-#define RUN_MAX_EXTRA 4
+#define RUN_MAX_EXTRA 8
 
 typedef struct {
   Cli *cli;

@@ -69,6 +69,15 @@ same_logs e1 e2 && same_log eval_policy.csv e1 e2 && same_log model.csv e1 e2 ||
 [ "$(wc -l <e1/model.csv)" -eq 4 ] || fail "model.csv: expected 3 trainings"
 echo "ok: the learned-model layer is reproducible"
 
+# the learned-model layer with ARS trained in the run: every log of both (five extra logs)
+# shellcheck disable=SC2086 # option lists
+$layer $(echo "$small" | sed 's|--policy a/policy.txt||') --set layer.ars_steps=3000 --out e3 \
+  >/dev/null || fail "ensemble layer with ARS in the run"
+for f in ars.csv model.csv plan.csv speed.csv eval_policy.csv policy.txt; do
+  [ -s "e3/$f" ] || fail "ensemble layer with ARS in the run: no $f"
+done
+echo "ok: the learned-model layer with ARS in the run writes all its logs"
+
 expect 2 "layer.policy: $T/missing.txt" $layer --policy "$T/missing.txt"
 printf 'mirrorbench-linear-policy 1\ntask InvertedPendulum\nobs 4\nact 1\nclip no\nlow -3\nhigh 3
 count 0\nmean 0 0 0 0\nm2 0 0 0 0\nM 1 2 3 4\n' >ip.txt

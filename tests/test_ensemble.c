@@ -614,7 +614,7 @@ Test(ensemble, random_elite_prediction) {
   Rng r, copy;
   rng_init(&r, 27, RNG_STREAM_PLANNER);
   copy = r;
-  ensemble_predict_random(&m, obs, act, N, &r, next, rew);
+  ensemble_predict_random(&m, obs, act, N, 0, &r, next, rew);
 
   // the documented draws: N elites, then N (1 + O) normals
   int *pick = calloc(N, sizeof *pick), count[L] = {0};
@@ -690,8 +690,8 @@ Test(ensemble, save_load_continues_identically) {
   cr_expect_arr_eq(a.net.p.w, b.net.p.w, a.net.p.n * sizeof(float));
   cr_expect_arr_eq(a.opt.state[0], b.opt.state[0], a.net.p.n * sizeof(float));
   cr_expect_arr_eq(a.elite.p.w, b.elite.p.w, a.elite.p.n * sizeof(float));
-  ensemble_predict_random(&a, obs, act, N, &pa, n1, r1);
-  ensemble_predict_random(&b, obs, act, N, &pb, n2, r2);
+  ensemble_predict_random(&a, obs, act, N, 0, &pa, n1, r1);
+  ensemble_predict_random(&b, obs, act, N, 0, &pb, n2, r2);
   cr_expect_arr_eq(n1, n2, sizeof n1);
   cr_expect_arr_eq(r1, r2, sizeof r1);
 
@@ -845,11 +845,11 @@ Test(ensemble, adapter_copies) {
   for (int i = 0; i < N; i++)
     for (int j = 0; j < O; j++) start[i * O + j] = (float)s0[j];
   pm.advance(pm.ctx, act[1], &r, r1, o1, done);
-  ensemble_predict_random(&m, start, act[1], N, &copy, want, wrew);
+  ensemble_predict_random(&m, start, act[1], N, 0, &copy, want, wrew);
   cr_expect_arr_eq(o1, want, sizeof o1);
   cr_expect_arr_eq(r1, wrew, sizeof r1);
   pm.advance(pm.ctx, act[2], &r, r1, o1, done);   // from the rows just predicted
-  ensemble_predict_random(&m, want, act[2], N, &copy, want + N * O, wrew);
+  ensemble_predict_random(&m, want, act[2], N, 0, &copy, want + N * O, wrew);
   cr_expect_arr_eq(o1, want + N * O, sizeof o1);
   ensemble_model_free(&em);
 

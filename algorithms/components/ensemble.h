@@ -120,11 +120,12 @@ int ensemble_predict(Ensemble *m, const float *obs, const float *act, int n, int
 int ensemble_gaussian(Ensemble *m, const float *obs, const float *act, int n, int all,
                       float *mean, float *logvar);
 
-// Predict one step for n rows, each through one elite drawn uniformly from r (the authors' actor
-// rollouts): obs (n, O), act (n, A) -> next_obs (n, O), rew (n), sampled from r: first the n
-// elites (rng_below(r, L), row by row), then the n (1 + O) normals, row by row, reward first.
-void ensemble_predict_random(Ensemble *m, const float *obs, const float *act, int n, Rng *r,
-                             float *next_obs, float *rew);
+// Predict one step for n rows, each through one elite (one of the E members when all != 0) drawn
+// uniformly from r (the authors' actor rollouts): obs (n, O), act (n, A) -> next_obs (n, O),
+// rew (n), sampled from r: first the n members (rng_below(r, L or E), row by row), then the
+// n (1 + O) normals, row by row, reward first.
+void ensemble_predict_random(Ensemble *m, const float *obs, const float *act, int n, int all,
+                             Rng *r, float *next_obs, float *rew);
 
 // One minibatch of the training loss: x (E, B, O + A) standardised inputs and y (E, B, 1 + O)
 // targets, member e on block e, B <= batch_size. Returns the loss above summed over members,
@@ -135,7 +136,7 @@ double ensemble_batch_loss(Ensemble *m, const float *x, const float *y, int B, d
 void ensemble_save(const Ensemble *m, CkptWriter *w, const char *prefix);
 int ensemble_load(Ensemble *m, CkptReader *r, const char *prefix, char *err, size_t errsz);
 
-// ---- the ensemble as a planning model ----
+// ---- the ensemble as a planning model (ensemble_model.c) ----
 
 // Rows are predicted observations: mode 0 propagates every row through each elite (each member
 // its own trajectory, R = L, or E with all_members), mode 1 through one elite drawn per row and
