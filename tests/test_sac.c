@@ -558,22 +558,30 @@ Test(sac, bad_parameters_are_refused) {
 
 // ---- checkpoints ----
 
-Test(sac, save_load_continues_identically) {
+// the tiny agent a after three updates on batch b (r: the update stream, left after them), a
+// second agent b2 of other weights for a load to overwrite, and a checkpoint writer on a fresh
+// dir/ck.bin (path)
+static CkptWriter *three_updates_then_write(SacAgent *a, SacAgent *b2, ReplayBatch *b, Rng *r,
+                                            char *dir, char *path) {
   SacParams p = tiny_params();
-  SacAgent a, b2;
-  ReplayBatch b;
-  tiny_agent(&a, &p, 10);
-  tiny_agent(&b2, &p, 99);   // other weights, overwritten by the load
-  tiny_batch(&b, 26);
-  Rng r;
-  rng_init(&r, 13, RNG_STREAM_REPLAY);
-  for (int k = 0; k < 3; k++) sac_agent_update(&a, &b, &r, NULL);
-
-  char dir[] = "/tmp/mb_sac_XXXXXX", path[64];
+  tiny_agent(a, &p, 10);
+  tiny_agent(b2, &p, 99);
+  tiny_batch(b, 26);
+  rng_init(r, 13, RNG_STREAM_REPLAY);
+  for (int k = 0; k < 3; k++) sac_agent_update(a, b, r, NULL);
   cr_assert(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/ck.bin", dir);
+  snprintf(path, 64, "%s/ck.bin", dir);
   CkptWriter *w = ckpt_begin(path, "test", err, sizeof err);
   cr_assert(w, "%s", err);
+  return w;
+}
+
+Test(sac, save_load_continues_identically) {
+  SacAgent a, b2;
+  ReplayBatch b;
+  Rng r;
+  char dir[] = "/tmp/mb_sac_XXXXXX", path[64];
+  CkptWriter *w = three_updates_then_write(&a, &b2, &b, &r, dir, path);
   sac_agent_save(&a, w, "agent");
   cr_assert_eq(ckpt_commit(w, err, sizeof err), 0, "%s", err);
   CkptReader *ck = ckpt_open(path, "test", err, sizeof err);
@@ -615,20 +623,11 @@ Test(sac, save_load_continues_identically) {
 // a checkpoint in the layout written before the field lists and the optimiser table (each array
 // and counter put by hand under these tags) still loads, and the run continues as the original
 Test(sac, reads_the_layout_of_earlier_builds) {
-  SacParams p = tiny_params();
   SacAgent a, b2;
   ReplayBatch b;
-  tiny_agent(&a, &p, 10);
-  tiny_agent(&b2, &p, 99);
-  tiny_batch(&b, 26);
   Rng r;
-  rng_init(&r, 13, RNG_STREAM_REPLAY);
-  for (int k = 0; k < 3; k++) sac_agent_update(&a, &b, &r, NULL);
   char dir[] = "/tmp/mb_sac_XXXXXX", path[64];
-  cr_assert(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/ck.bin", dir);
-  CkptWriter *w = ckpt_begin(path, "test", err, sizeof err);
-  cr_assert(w, "%s", err);
+  CkptWriter *w = three_updates_then_write(&a, &b2, &b, &r, dir, path);
   ckpt_put(w, "sac.actor", a.actor.p.w, a.actor.p.n * sizeof(float));
   ckpt_put(w, "sac.critic", a.critic.p.w, a.critic.p.n * sizeof(float));
   ckpt_put(w, "sac.critic_targ", a.critic_targ.p.w, a.critic_targ.p.n * sizeof(float));
