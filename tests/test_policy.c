@@ -102,8 +102,9 @@ Test(policy, every_head_backward_matches_finite_differences) {
 }
 
 Test(policy, table_follows_the_choice_list) {
-  // sac.policy stores an index into SAC_POLICIES: their orders must agree
-  char names[] = SAC_POLICY_NAMES;
+  // sac.policy stores an index into SAC_POLICIES: its values are the table's names, in order
+  char names[256];
+  snprintf(names, sizeof names, "%s", SAC_POLICY_NAMES);
   int k = 0;
   for (char *s = strtok(names, "|"); s; s = strtok(NULL, "|"), k++) {
     cr_assert_lt(k, SAC_NPOLICIES, "more names than heads");

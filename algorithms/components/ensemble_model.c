@@ -5,9 +5,7 @@
 #include "ensemble.h"
 #include "fail.h"
 
-static int em_replicas(const EnsembleModel *em) {
-  return em->all_members ? em->m->E : em->m->L;
-}
+static int em_replicas(const EnsembleModel *em) { return em->all_members ? em->m->E : em->m->L; }
 
 // room for `rows` rows of observations and actions
 static void em_reserve(EnsembleModel *em, int rows) {
@@ -29,8 +27,7 @@ static void em_start(void *ctx, int n, int mode) {
   em->mode = mode;
 }
 
-static void em_advance(void *ctx, const float *act, Rng *r, float *rew, float *obs,
-                       uint8_t *done) {
+static void em_advance(void *ctx, const float *act, Rng *r, float *rew, float *obs, uint8_t *done) {
   EnsembleModel *em = ctx;
   Ensemble *m = em->m;
   int n = em->n, O = m->O, A = m->A, R = em->mode == 0 ? em_replicas(em) : 1;

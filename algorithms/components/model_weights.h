@@ -10,8 +10,8 @@
 //
 // Adding a weighting (e.g. recency):
 //   1. write its fill function (in this folder, e.g. weights_recency.c) and declare it here;
-//   2. add a row {name, fill} to MODEL_WEIGHTINGS in model_weights.c and "|NAME" to
-//      MODEL_WEIGHTING_NAMES (same order); its parameters go into ENSEMBLE_PARAMS;
+//   2. add a row {name, fill} to MODEL_WEIGHTINGS in model_weights.c (ensemble.weights' values
+//      are the table's names); its parameters go into ENSEMBLE_PARAMS;
 //   3. copy the weighted-bootstrap tests of tests/test_ensemble.c.
 #ifndef MB_MODEL_WEIGHTS_H
 #define MB_MODEL_WEIGHTS_H
@@ -20,14 +20,15 @@
 #include "replay.h"
 #include "rng.h"
 
-// ensemble.weights: the rows of MODEL_WEIGHTINGS in order
-#define MODEL_WEIGHTING_NAMES "uniform"
+// ensemble.weights: the names of MODEL_WEIGHTINGS' rows, "a|b|...", in order
+const char *model_weighting_names(void);
+#define MODEL_WEIGHTING_NAMES model_weighting_names()
 
 typedef struct {
-  const Replay *rb;        // the transitions to weight (actions in the unit box)
-  PlanPolicyFn policy;     // the program's current policy (obs (n, O) -> act (n, A)), or NULL
+  const Replay *rb;      // the transitions to weight (actions in the unit box)
+  PlanPolicyFn policy;   // the program's current policy (obs (n, O) -> act (n, A)), or NULL
   void *policy_ctx;
-  Rng *rng;                // the weighting's own stream (seed, RNG_STREAM_WEIGHTS)
+  Rng *rng;   // the weighting's own stream (seed, RNG_STREAM_WEIGHTS)
 } ModelWeightInput;
 
 typedef struct {

@@ -7,8 +7,10 @@
 
 #include "config.h"
 
-// the policy heads of sac_policy.c's table, in its order (sac.policy stores the index)
-#define SAC_POLICY_NAMES "gaussian"
+// the names of the policy heads of sac_policy.c's table, "a|b|...", in its order (sac.policy
+// stores the index)
+const char *sac_policy_names(void);
+#define SAC_POLICY_NAMES sac_policy_names()
 
 // The [sac] table. The agent reads the network, optimiser and loss entries; the loop entries
 // (buffer_size to log_every) are read by the program that drives it (sac, DeMoRL).

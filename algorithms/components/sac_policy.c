@@ -1,6 +1,7 @@
 // sac_policy: the table of SAC's policy heads (see sac_policy.h).
 #include "sac_policy.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "fail.h"
@@ -10,6 +11,15 @@ extern const SacPolicyOps sac_policy_gaussian;
 // in the order of SAC_POLICY_NAMES: sac.policy is an index into it
 const SacPolicyOps *const SAC_POLICIES[] = {&sac_policy_gaussian};
 const int SAC_NPOLICIES = (int)(sizeof SAC_POLICIES / sizeof *SAC_POLICIES);
+
+const char *sac_policy_names(void) {
+  static char names[256];
+  if (!names[0])
+    for (int k = 0; k < SAC_NPOLICIES; k++)
+      snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? "|" : "",
+               SAC_POLICIES[k]->name);
+  return names;
+}
 
 static const SacPolicyOps *ops_of(const SacParams *p) {
   return p->policy >= 0 && p->policy < SAC_NPOLICIES ? SAC_POLICIES[p->policy] : NULL;

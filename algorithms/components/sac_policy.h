@@ -11,8 +11,8 @@
 // Adding a head (e.g. a mixture of experts):
 //   1. write algorithms/components/policy_NAME.c defining `const SacPolicyOps sac_policy_NAME`
 //      (copy policy_gaussian.c); its parameters, if any, go into SAC_PARAMS (sac_params.h);
-//   2. add &sac_policy_NAME to SAC_POLICIES in sac_policy.c, "|NAME" to SAC_POLICY_NAMES in
-//      sac_params.h (same order), and the file to algorithms/local.mk;
+//   2. add &sac_policy_NAME to SAC_POLICIES in sac_policy.c (sac.policy's values are the table's
+//      names) and the file to algorithms/local.mk;
 //   3. tests/test_policy.c checks every head of the table (gradients, deterministic act).
 //
 // Letters: n rows, A action dimensions, W = out_width, Z = noise_width.
