@@ -83,6 +83,15 @@ int mpc_model_load(MpcModel *m, CkptReader *r, char *err, size_t errsz) {
   return 0;
 }
 
+void mpc_init_pair(Mpc *act, Mpc *eval, const PlannerParams *pp, MpcModel *m, Env *env,
+                   Env *eval_env) {
+  char err[4400];
+  if (mpc_init(act, pp, m, env, err, sizeof err) ||
+      mpc_init(eval, pp, m, eval_env, err, sizeof err))
+    fail_run("%s", err);
+  act->training = 1;
+}
+
 void mpc_save(const Mpc *c, CkptWriter *w) {
   planner_save(&c->planner, w, "planner");
   ckpt_put(w, "rng.planner", &c->rng, sizeof c->rng);
@@ -120,8 +129,8 @@ void mpc_act(Mpc *c, const double *obs, double *act) {
   } else {
     ensemble_model_start(&m->em, obs);
   }
-  planner_act(&c->planner, &m->pm, obs, c->prior, c->prior_ctx, c->value, c->value_ctx,
-              c->training, &c->rng, c->unit, &c->stats);
+  planner_act(&c->planner, &m->pm, obs, c->prior, c->prior_ctx, c->value, c->value_ctx, c->training,
+              &c->rng, c->unit, &c->stats);
   for (int i = 0; i < c->env->act_dim; i++) c->unitd[i] = c->unit[i];
   action_from_unit(c->env, c->unitd, act);
 }

@@ -76,6 +76,12 @@ typedef struct {
 int mpc_init(Mpc *c, const PlannerParams *pp, MpcModel *m, Env *env, char *err, size_t errsz);
 void mpc_free(Mpc *c);
 
+// The programs' two controllers on m: the acting one on env (training = 1: its act rule is
+// planner.act) and the evaluating one on eval_env (the weighted mean), each with its own planner
+// state; the run fails (exit 1) on error.
+void mpc_init_pair(Mpc *act, Mpc *eval, const PlannerParams *pp, MpcModel *m, Env *env,
+                   Env *eval_env);
+
 // The planner's carried distribution (planner.*) and its stream (rng.planner); not the model.
 void mpc_save(const Mpc *c, CkptWriter *w);
 int mpc_load(Mpc *c, CkptReader *r, char *err, size_t errsz);

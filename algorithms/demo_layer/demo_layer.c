@@ -251,16 +251,13 @@ int main(int argc, char **argv) {
        replay_init(&data, (size_t)p.buffer_size, O, A, err, sizeof err)))
     fail_run("%s", err);
   Mpc mpc, eval_mpc;
-  if (mpc_init(&mpc, &pp, &m, env, err, sizeof err) ||
-      mpc_init(&eval_mpc, &pp, &m, eval_env, err, sizeof err))
-    fail_run("%s", err);
+  mpc_init_pair(&mpc, &eval_mpc, &pp, &m, env, eval_env);
   Prior prior = {&pi, env, xmalloc((size_t)O, sizeof(double), "observation"),
                  xmalloc((size_t)A, sizeof(double), "action")};
   mpc.prior = eval_mpc.prior = prior_fn;
   mpc.prior_ctx = eval_mpc.prior_ctx = &prior;
   m.policy = prior_fn;   // what a weighting of the model's fit may read
   m.policy_ctx = &prior;
-  mpc.training = 1;
   rng_init(&mpc.rng, seed, RNG_STREAM_PLANNER);
   Layer layer = {&mpc, &pi, m.kind == MPC_MODEL_SIM};
   Layer eval_layer = {&eval_mpc, &pi, 0};

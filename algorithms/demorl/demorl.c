@@ -183,15 +183,13 @@ int main(int argc, char **argv) {
   // the learned model and the controllers on it: the acting one and the evaluated one
   MpcModel m;
   Mpc mpc, eval_mpc;
-  if (mpc_model_init(&m, MPC_MODEL_ENSEMBLE, &eo, env, &ep, seed, err, sizeof err) ||
-      mpc_init(&mpc, &pp, &m, env, err, sizeof err) ||
-      mpc_init(&eval_mpc, &pp, &m, eval_env, err, sizeof err))
+  if (mpc_model_init(&m, MPC_MODEL_ENSEMBLE, &eo, env, &ep, seed, err, sizeof err))
     fail_run("%s", err);
+  mpc_init_pair(&mpc, &eval_mpc, &pp, &m, env, eval_env);
   wire(&mpc, &d.sac.agent, (int)p.value);
   wire(&eval_mpc, &d.sac.agent, (int)p.value);
   m.policy = sac_prior_fn;   // the actor, for a weighting of the model's fit
   m.policy_ctx = &d.sac.agent;
-  mpc.training = 1;
   rng_init(&mpc.rng, seed, RNG_STREAM_PLANNER);
   SacGreedy actor = {&d.sac.agent, eval_env};
   TrainEnv te;

@@ -134,10 +134,7 @@ int main(int argc, char **argv) {
 
   // the acting controller and the evaluating one
   Mpc mpc, eval_mpc;
-  if (mpc_init(&mpc, &pp, &m, env, err, sizeof err) ||
-      mpc_init(&eval_mpc, &pp, &m, eval_env, err, sizeof err))
-    fail_run("%s", err);
-  mpc.training = 1;
+  mpc_init_pair(&mpc, &eval_mpc, &pp, &m, env, eval_env);
   rng_init(&mpc.rng, seed, RNG_STREAM_PLANNER);
   Rng explore;
   rng_init(&explore, seed, RNG_STREAM_EXPLORE);
