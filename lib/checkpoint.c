@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "fail.h"
 
 static const char magic[8] = {'M', 'B', 'C', 'K', 'P', 'T', '\r', '\n'};
@@ -21,98 +22,12 @@ enum {
   CHUNK = 1 << 20     // read buffer while verifying
 };
 
-// ---- checksum -------------------------------------------------------------------------------
-//
-// Four 64-bit lanes; word k of the byte stream (8 bytes, zero-padded at the end) goes to lane
-// k % 4, whose state h becomes step(h, m) = rotl((h ^ m) * K, 29) with K odd. For a fixed word m
-// the step is a bijection of h (xor, multiplication by an odd number mod 2^64 and rotation are
-// all invertible); for a fixed h it is injective in m (the same maps applied to h ^ m). Changing
-// any single byte changes exactly one word: the lanes agree up to that word, the changed step
-// gives that lane a different state, and every later step of that lane is a bijection, so the
-// lane ends different. The lanes are folded as h = step(step(step(h0, h1), h2), h3), which is
-// injective in each lane with the others fixed (bijective in h0, injective in h1..h3), then the
-// length is folded in the same way and a bijective finaliser mixes the bits. So any single-byte
-// change changes the checksum; other corruptions go unnoticed with probability about 2^-64.
-// Four independent lanes keep four multiplications in flight: several GB/s.
-
-static const uint64_t hash_k = 0x9e3779b97f4a7c15ull;
-
-typedef struct {
-  uint64_t h[4];
-  uint64_t len;             // bytes hashed
-  unsigned char part[32];   // bytes of an incomplete 32-byte block
-  size_t npart;
-} Hash;
-
-static inline uint64_t rotl(uint64_t x, int r) { return x << r | x >> (64 - r); }
-
-static inline uint64_t step(uint64_t h, uint64_t m) { return rotl((h ^ m) * hash_k, 29); }
-
-static inline uint64_t load64(const unsigned char *p) {
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return v;
-}
-
-static void hash_init(Hash *s) {
-  memset(s, 0, sizeof *s);
-  s->h[0] = 0x6a09e667f3bcc908ull;
-  s->h[1] = 0xbb67ae8584caa73bull;
-  s->h[2] = 0x3c6ef372fe94f82bull;
-  s->h[3] = 0xa54ff53a5f1d36f1ull;
-}
-
-static void hash_blocks(Hash *s, const unsigned char *p, size_t nblocks) {
-  uint64_t h0 = s->h[0], h1 = s->h[1], h2 = s->h[2], h3 = s->h[3];
-  for (size_t i = 0; i < nblocks; i++, p += 32) {
-    h0 = step(h0, load64(p));
-    h1 = step(h1, load64(p + 8));
-    h2 = step(h2, load64(p + 16));
-    h3 = step(h3, load64(p + 24));
-  }
-  s->h[0] = h0, s->h[1] = h1, s->h[2] = h2, s->h[3] = h3;
-}
-
-static void hash_update(Hash *s, const void *data, size_t n) {
-  const unsigned char *p = data;
-  s->len += n;
-  if (s->npart) {
-    size_t take = 32 - s->npart < n ? 32 - s->npart : n;
-    memcpy(s->part + s->npart, p, take);
-    s->npart += take, p += take, n -= take;
-    if (s->npart < 32) return;
-    hash_blocks(s, s->part, 1);
-    s->npart = 0;
-  }
-  hash_blocks(s, p, n / 32);
-  p += n / 32 * 32;
-  n %= 32;
-  memcpy(s->part, p, n);
-  s->npart = n;
-}
-
-static uint64_t hash_final(const Hash *s) {
-  Hash t = *s;
-  // the tail, zero-padded to whole words, goes to lanes 0, 1, ... as it would in a full block
-  memset(t.part + t.npart, 0, 32 - t.npart);
-  for (size_t w = 0; w * 8 < t.npart; w++) t.h[w] = step(t.h[w], load64(t.part + 8 * w));
-  uint64_t h = step(step(step(t.h[0], t.h[1]), t.h[2]), t.h[3]);
-  h = step(h, t.len);
-  // murmur3's 64-bit finaliser (a bijection)
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
-
 // ---- writer ---------------------------------------------------------------------------------
 
 struct CkptWriter {
   FILE *f;
   char *path, *tmp;
-  Hash hash;
+  Digest hash;
   uint64_t count;       // fields written
   char **tags;          // (count) for the uniqueness check
   size_t tags_cap;
@@ -133,7 +48,7 @@ static void w_write(CkptWriter *w, const void *data, size_t n) {
     w_fail_errno(w, "cannot write");
     return;
   }
-  hash_update(&w->hash, data, n);
+  digest_update(&w->hash, data, n);
 }
 
 static void w_free(CkptWriter *w) {
@@ -169,7 +84,7 @@ CkptWriter *ckpt_begin(const char *path, const char *kind, char *err, size_t err
     w_free(w);
     return NULL;
   }
-  hash_init(&w->hash);
+  digest_init(&w->hash);
   uint32_t version = CKPT_VERSION, kl = (uint32_t)klen;
   w_write(w, magic, sizeof magic);
   w_write(w, &version, sizeof version);
@@ -247,7 +162,7 @@ int ckpt_commit(CkptWriter *w, char *err, size_t errsz) {
   uint64_t count = w->count;
   w_write(w, &end, sizeof end);
   w_write(w, &count, sizeof count);
-  uint64_t sum = hash_final(&w->hash);
+  uint64_t sum = digest_final(&w->hash);
   if (!w->failed && fwrite(&sum, sizeof sum, 1, w->f) != 1) w_fail_errno(w, "cannot write");
   if (!w->failed && fflush(w->f) != 0) w_fail_errno(w, "cannot write");
   if (!w->failed && fsync(fileno(w->f)) != 0) w_fail_errno(w, "cannot sync");
@@ -300,9 +215,9 @@ void ckpt_close(CkptReader *r) {
 }
 
 // read exactly n bytes into p and hash them; 0, or -1 at the end of the file or on an error
-static int r_read(FILE *f, Hash *h, void *p, size_t n) {
+static int r_read(FILE *f, Digest *h, void *p, size_t n) {
   if (n && fread(p, 1, n, f) != n) return -1;
-  if (h) hash_update(h, p, n);
+  if (h) digest_update(h, p, n);
   return 0;
 }
 
@@ -340,8 +255,8 @@ CkptReader *ckpt_open(const char *path, const char *kind, char *err, size_t errs
   }
   uint64_t fsize = (uint64_t)st.st_size;
 
-  Hash h;
-  hash_init(&h);
+  Digest h;
+  digest_init(&h);
   char head[8];
   size_t got = fread(head, 1, sizeof head, r->f);
   if (got < sizeof head && ferror(r->f)) return r_short(r, err, errsz, "inside the header");
@@ -351,7 +266,7 @@ CkptReader *ckpt_open(const char *path, const char *kind, char *err, size_t errs
     return r_bad(r);
   }
   if (got < sizeof head) return r_short(r, err, errsz, "inside the header");
-  hash_update(&h, head, sizeof head);
+  digest_update(&h, head, sizeof head);
 
   uint32_t version, klen;
   if (r_read(r->f, &h, &version, sizeof version))
@@ -438,7 +353,7 @@ CkptReader *ckpt_open(const char *path, const char *kind, char *err, size_t errs
     goto done;
   }
   pos += sizeof count + sizeof sum;
-  if (hash_final(&h) != sum) {
+  if (digest_final(&h) != sum) {
     fail_msg(err, errsz, "%s: checksum mismatch: the file is corrupted", path);
     goto bad;
   }

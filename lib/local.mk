@@ -14,6 +14,7 @@ noinst_LIBRARIES += %D%/libmirror.a
 	%D%/cli.c %D%/cli.h \
 	%D%/manifest.c %D%/manifest.h \
 	%D%/csvlog.c %D%/csvlog.h \
+	%D%/digest.c %D%/digest.h \
 	%D%/checkpoint.c %D%/checkpoint.h \
 	%D%/progress.c %D%/progress.h \
 	%D%/run.c %D%/run.h \
