@@ -65,10 +65,12 @@ void action_from_unit(const Env *e, const double *unit, double *act) {
     act[i] = e->act_lo[i] + 0.5 * (unit[i] + 1.0) * (e->act_hi[i] - e->act_lo[i]);
 }
 
-Env *env_make_for_run(const EnvOptions *eo) {
-  char err[4400];
+Env *env_make_for_run(Cli *cli, const EnvOptions *eo) {
+  char err[4400], use[4200];
   Env *e = env_make(eo, err, sizeof err);
+  if (!e && *eo->model) fail_usage("%s", err);   // the user's model file: a configuration error
   if (!e) fail_run("%s", err);
+  cli_input(cli, "env.model", e->model_path, false, use, sizeof use);
   return e;
 }
 

@@ -50,10 +50,11 @@ void episodes_log(Run *run, CsvLog *log, int64_t index, int64_t episode, const E
 double episodes_evaluate_at(Run *run, CsvLog *log, int64_t index, int64_t episodes, Env *env,
                             PolicyFn pi, void *ctx);
 
-// Map an action in [-1, 1]^A (a squashed policy's output) onto the task's bounds.
-// A task for a run: env_make, or the run fails (exit 1) with env_make's message.
-Env *env_make_for_run(const EnvOptions *eo);
+// A task for a run (after cli_finish): env_make, or the run fails with env_make's message (exit
+// 2 when it is env.model's file, else 1); its model file is one of the run's inputs (cli_input: its digest is kept).
+Env *env_make_for_run(Cli *cli, const EnvOptions *eo);
 
+// Map an action in [-1, 1]^A (a squashed policy's output) onto the task's bounds.
 void action_from_unit(const Env *e, const double *unit, double *act);
 
 // The inverse: unit[i] = 2 (act[i] - lo_i) / (hi_i - lo_i) - 1, act first clamped to the bounds

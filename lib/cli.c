@@ -10,11 +10,17 @@
 #include <unistd.h>
 #include <cblas.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 
+#include "digest.h"
 #include "fail.h"
 #include "manifest.h"
 #include "rng.h"
 #include "simd.h"
+
+// the largest input file a run copies (policies are kilobytes)
+#define INPUT_MAX ((size_t)64 << 20)
 
 // the dedicated flags of the [run] parameters
 static const CliFlag run_flags[] = {
@@ -38,6 +44,7 @@ void cli_init(Cli *c, const char *argv0, const char *summary, int flags) {
   c->summary = summary;
   c->flags = flags;
   c->progress = PROGRESS_AUTO;
+  c->lock_fd = -1;
   cfg_init(&c->cfg);
   // [run]; programs without a task have no env and no evaluation episodes
   RunParams *params_ = &c->run;
@@ -68,6 +75,9 @@ void cli_meta(Cli *c, const char *key, const char *value) {
 }
 
 void cli_free(Cli *c) {
+  fail_on_exit(NULL, NULL);
+  if (c->lock_fd >= 0) close(c->lock_fd);   // releases the run directory
+  c->lock_fd = -1;
   for (int i = 0; i < c->nmeta; i++) free(c->meta[i][0]), free(c->meta[i][1]);
   cfg_free(&c->cfg);
 }
@@ -253,17 +263,23 @@ static int dir_is_empty(const char *path) {
   return empty;
 }
 
-// mkdir -p
-static int make_dirs(const char *path) {
+// mkdir -p; *made = the length of the path of the highest directory it made (0: none)
+static int make_dirs(const char *path, size_t *made) {
   char buf[4200];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *s = buf + 1; *s; s++) {
-    if (*s != '/') continue;
-    *s = 0;
-    if (mkdir(buf, 0777) && errno != EEXIST) return -1;
-    *s = '/';
+  size_t n = (size_t)snprintf(buf, sizeof buf, "%s", path);
+  *made = 0;
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] != '/' && buf[i] != 0) continue;
+    char keep = buf[i];
+    buf[i] = 0;
+    if (mkdir(buf, 0777) == 0) {
+      if (!*made) *made = i;
+    } else if (errno != EEXIST) {
+      return -1;
+    }
+    buf[i] = keep;
   }
-  return mkdir(buf, 0777) && errno != EEXIST ? -1 : 0;
+  return 0;
 }
 
 static void standard_meta(Cli *c) {
@@ -290,6 +306,97 @@ static void standard_meta(Cli *c) {
   cli_meta(c, "rng_streams", buf);
 }
 
+// Has the run in dir started: a checkpoint, a marker, or a log with a data row? A run that has
+// not holds nothing a rerun could lose.
+static int log_has_rows(const char *dir, const char *name) {
+  char path[4400];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  int ch, lines = 0;
+  while (lines < 2 && (ch = getc(f)) != EOF) lines += ch == '\n';
+  fclose(f);
+  return lines >= 2 || (lines == 1 && ch != EOF);
+}
+
+static int has_started(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  struct dirent *e;
+  int started = 0;
+  while (!started && (e = readdir(d))) {
+    const char *n = e->d_name;
+    size_t len = strlen(n);
+    started = strcmp(n, "checkpoint.bin") == 0 || strcmp(n, "DONE") == 0 ||
+              strcmp(n, "DIVERGED") == 0 ||
+              (len > 4 && strcmp(n + len - 4, ".csv") == 0 && log_has_rows(dir, n));
+  }
+  closedir(d);
+  return started;
+}
+
+// remove the files of a run that never started (the harness wrote all of them): the top level
+// and inputs/
+static int clear_run(const char *dir) {
+  char sub[4200];
+  snprintf(sub, sizeof sub, "%s/inputs", dir);
+  const char *dirs[2] = {sub, dir};
+  for (int k = 0; k < 2; k++) {
+    DIR *d = opendir(dirs[k]);
+    if (!d) continue;
+    struct dirent *e;
+    int bad = 0;
+    while ((e = readdir(d))) {
+      char path[4600];
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+      snprintf(path, sizeof path, "%s/%s", dirs[k], e->d_name);
+      if (k == 1 && strcmp(e->d_name, "inputs") == 0) bad |= rmdir(path) != 0;
+      else bad |= unlink(path) != 0;
+    }
+    closedir(d);
+    if (bad) return -1;
+  }
+  return 0;
+}
+
+// the exit hook of a fresh run: leave nothing behind while it has not started
+static void abandon(void *ctx) {
+  Cli *c = ctx;
+  if (has_started(c->out)) return;
+  clear_run(c->out);
+  // the directories cli_finish made, from the run's up
+  char buf[4200];
+  size_t n = (size_t)snprintf(buf, sizeof buf, "%s", c->out);
+  while (n > 1 && buf[n - 1] == '/') buf[--n] = 0;
+  while (c->made_len && n >= c->made_len && rmdir(buf) == 0) {
+    char *slash = strrchr(buf, '/');
+    if (!slash) break;
+    *slash = 0;
+    n = (size_t)(slash - buf);
+  }
+}
+
+// one writer per run directory: the lock dies with the process
+static void lock_dir(Cli *c) {
+  c->lock_fd = open(c->out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (c->lock_fd < 0) fail_run("%s: cannot open: %s", c->out, strerror(errno));
+  if (flock(c->lock_fd, LOCK_EX | LOCK_NB) == 0) return;
+  if (errno == EWOULDBLOCK)
+    fail_run("%s: another process is running in this directory (a second launch of the same "
+             "run?); nothing was changed",
+             c->out);
+  // e.g. a network file system without flock: run, but say what is not guarded
+  fail_warn("%s: cannot lock (%s): a second launch on it would not be detected", c->out,
+            strerror(errno));
+}
+
+void cli_write_manifest(Cli *c) {
+  char path[4200], err[4400];
+  cli_path(c, "manifest.ini", path, sizeof path);
+  if (manifest_write(path, &c->cfg, (char *const(*)[2])c->meta, c->nmeta, err, sizeof err))
+    fail_run("%s", err);
+}
+
 void cli_finish(Cli *c) {
   char err[4096], path[4200];
   if (cfg_apply(&c->cfg, 1, err, sizeof err)) fail_usage("%s", err);
@@ -306,6 +413,10 @@ void cli_finish(Cli *c) {
       snprintf(c->out, sizeof c->out, "runs/%s-seed%lld", c->prog, (long long)c->run.seed);
   }
 
+  // the directory first, locked, so that every check below sees a state no one else changes
+  if (make_dirs(c->out, &c->made_len)) fail_run("%s: cannot create directory: %s", c->out, strerror(errno));
+  lock_dir(c);
+
   cli_path(c, "DONE", path, sizeof path);
   if (file_exists(path)) {
     if (!c->resume)
@@ -313,7 +424,23 @@ void cli_finish(Cli *c) {
     if (!c->quiet) fprintf(stderr, "%s: %s: already finished; nothing to do\n", c->prog, c->out);
     exit(EXIT_OK);
   }
+  cli_path(c, "DIVERGED", path, sizeof path);
+  FILE *div = fopen(path, "r");
+  if (div) {
+    char line[1200] = "";
+    if (!fgets(line, sizeof line, div)) snprintf(line, sizeof line, "(empty marker)");
+    fclose(div);
+    line[strcspn(line, "\n")] = 0;
+    fail_run("%s: this run %s; nothing to do (delete %s to retry from its last checkpoint)",
+             c->out, line, path);
+  }
   cli_path(c, "manifest.ini", path, sizeof path);
+  if (file_exists(path) && !has_started(c->out)) {
+    if (clear_run(c->out))
+      fail_run("%s: cannot clear the run that never started: %s", c->out, strerror(errno));
+    if (!c->quiet)
+      fprintf(stderr, "%s: %s: taking over a run that never started\n", c->prog, c->out);
+  }
   if (file_exists(path)) {
     if (!c->resume)
       fail_usage("%s holds a run already; pass --resume to continue it, or choose another --out",
@@ -324,12 +451,11 @@ void cli_finish(Cli *c) {
     fail_usage("%s exists and is not a run directory (no manifest.ini); choose another --out",
                c->out);
   }
-  if (make_dirs(c->out)) fail_run("%s: cannot create directory: %s", c->out, strerror(errno));
 
   if (!c->resuming) {
+    fail_on_exit(abandon, c);
     standard_meta(c);
-    if (manifest_write(path, &c->cfg, (char *const(*)[2])c->meta, c->nmeta, err, sizeof err))
-      fail_run("%s", err);
+    cli_write_manifest(c);
   }
   if (!c->quiet) {
     char changed[2048];
@@ -338,6 +464,43 @@ void cli_finish(Cli *c) {
             c->resuming ? "resuming" : "starting", c->out, *changed ? "" : "defaults",
             changed, path);
   }
+}
+
+void cli_input(Cli *c, const char *name, const char *path, bool copy, char *use, size_t n) {
+  char err[4400], dst[4200], sub[4200];
+  if (c->lock_fd < 0 || c->ninput == CLI_MAX_INPUTS) {
+    fprintf(stderr, "%s: internal error: input %s before cli_finish or too many\n", c->prog,
+            name);
+    abort();
+  }
+  snprintf(use, n, "%s", path);
+  int seen = 0;   // a second environment of the run reads the same model
+  for (int i = 0; i < c->ninput && !seen; i++) seen = strcmp(c->input[i].name, name) == 0;
+  if (copy) {
+    cli_path(c, "inputs", sub, sizeof sub);
+    if (snprintf(dst, sizeof dst, "%s/%s", sub, name) >= (int)sizeof dst)
+      fail_usage("--out %s: path too long", c->out);
+    // a resumed run keeps the copy it started with
+    if (!seen && !(c->resuming && file_exists(dst))) {
+      size_t len;
+      char *data = file_read_all(path, INPUT_MAX, &len, err, sizeof err);
+      if (!data) fail_usage("%s: %s", name, err);   // the file a parameter names
+      if ((mkdir(sub, 0777) && errno != EEXIST) ||
+          file_write_atomic(dst, data, len, err, sizeof err))
+        fail_run("%s: cannot keep a copy of %s: %s", dst, path, *err ? err : strerror(errno));
+      free(data);
+    }
+    snprintf(use, n, "%s", dst);
+  }
+  if (seen) return;
+  uint64_t d;
+  if (digest_file(use, &d, err, sizeof err)) fail_usage("%s: %s", name, err);
+  snprintf(c->input[c->ninput].name, sizeof c->input[0].name, "%s", name);
+  c->input[c->ninput++].digest = d;
+  char meta[4400], key[80];
+  snprintf(key, sizeof key, "input.%s", name);
+  snprintf(meta, sizeof meta, DIGEST_FMT " %s%s", d, path, copy ? " (copied to inputs/)" : "");
+  cli_meta(c, key, meta);
 }
 
 void cli_done(const Cli *c) {

@@ -25,6 +25,7 @@
 #define MB_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "config.h"
 #include "progress.h"
 
@@ -41,6 +42,7 @@ enum { CLI_ENV = 1 };   // the program trains on a task: it has run.env and run.
 
 #define CLI_MAX_FLAGS 16
 #define CLI_MAX_META 32
+#define CLI_MAX_INPUTS 4
 
 typedef struct {
   const char *flag;      // "--threads"
@@ -65,6 +67,11 @@ typedef struct {
   int nextra;
   char *meta[CLI_MAX_META][2];   // provenance written to the manifest's [meta] (owned)
   int nmeta;
+  int lock_fd;           // the run directory, held with an exclusive flock while the run lives
+  size_t made_len;       // length of the highest directory of --out that cli_finish made (0:
+                         // none; an abandoned run removes them again)
+  struct { char name[64]; uint64_t digest; } input[CLI_MAX_INPUTS];   // files the run reads
+  int ninput;
 } Cli;
 
 // Start a command line for program argv0 with the [run] section registered.
@@ -81,11 +88,29 @@ void cli_meta(Cli *c, const char *key, const char *value);
 void cli_parse(Cli *c, int argc, char **argv);
 
 // Apply the rest (unknown sections are now errors), then prepare the run directory:
+//   - the directory is locked (flock) for the life of the process: a second program on the same
+//     --out exits 1 at once and changes nothing;
 //   - fresh run: --out must not exist or be empty; manifest.ini is written;
-//   - --resume: a finished run (DONE) exits 0 with a note; a run with a manifest must have the
-//     same parameters (exit 2 listing the differences) and sets c->resuming; otherwise fresh.
+//   - --resume: a finished run (DONE) exits 0 with a note, a diverged one (DIVERGED) exits 1; a
+//     run with a manifest must have the same parameters (exit 2 listing the differences) and
+//     sets c->resuming; otherwise fresh.
+//   - a run that never started (no checkpoint, no marker, no log with a data row: it failed or
+//     was killed before its first step) is taken over by the next command, fresh.
+// A fresh run that fails before it starts (any fail_* exit) leaves nothing behind: its files and
+// the directories cli_finish made are removed.
 // Prints the non-default parameters to stderr unless --quiet.
 void cli_finish(Cli *c);
+
+// A file the run reads (a policy, a model), called after cli_finish with the name of the
+// parameter that names it (e.g. "layer.policy"; exit 2 when it cannot be read). copy: the run keeps its own copy, out/inputs/NAME, which a resumed run reads
+// instead of the original, so a later change of the original cannot alter it; otherwise only its
+// digest is kept. The digest goes to the manifest's [meta] (input.NAME) and to every checkpoint,
+// and a resume whose input differs from the checkpoint's is refused (run_start). Writes the path
+// to read into use (n bytes). Exits 1 when the file cannot be read or copied.
+void cli_input(Cli *c, const char *name, const char *path, bool copy, char *use, size_t n);
+
+// (Re)write manifest.ini from the parameters and [meta] (cli_finish and run_start call it).
+void cli_write_manifest(Cli *c);
 
 // "out/name" into buf.
 void cli_path(const Cli *c, const char *name, char *buf, size_t n);
@@ -93,6 +118,7 @@ void cli_path(const Cli *c, const char *name, char *buf, size_t n);
 // Write the DONE marker (last file of a finished run). Exits 1 if it cannot.
 void cli_done(const Cli *c);
 
+// Release the run directory (its lock) and free what the Cli holds.
 void cli_free(Cli *c);
 
 #endif

@@ -70,39 +70,57 @@ static void sep(CsvLog *c) {
             c->path, c->ncols);
     abort();
   }
-  if (c->col++ && fputc(',', c->f) == EOF) c->failed = 1;
+  if (c->col++ && !c->failed && fputc(',', c->f) == EOF) c->failed = 1, c->err = errno;
 }
 
 void csv_i(CsvLog *c, long long v) {
   sep(c);
-  if (fprintf(c->f, "%lld", v) < 0) c->failed = 1;
+  if (!c->failed && fprintf(c->f, "%lld", v) < 0) c->failed = 1, c->err = errno;
 }
 
 void csv_d(CsvLog *c, double v) {
   sep(c);
-  if (fprintf(c->f, "%.17g", v) < 0) c->failed = 1;
+  if (!c->failed && fprintf(c->f, "%.17g", v) < 0) c->failed = 1, c->err = errno;
 }
 
 void csv_f(CsvLog *c, float v) {
   sep(c);
-  if (fprintf(c->f, "%.9g", (double)v) < 0) c->failed = 1;
+  if (!c->failed && fprintf(c->f, "%.9g", (double)v) < 0) c->failed = 1, c->err = errno;
 }
 
-int csv_end(CsvLog *c) {
+// a row that did not reach the file ends the run: nothing may be counted (in a checkpoint's
+// rows) that is not on disk, and --resume cuts the partial row away
+static _Noreturn void write_failed(CsvLog *c) {
+  fail_run("%s: cannot write: %s; the run stops here (--resume continues from the last "
+           "checkpoint once the disk has room)",
+           c->path, strerror(c->err ? c->err : EIO));
+}
+
+void csv_end(CsvLog *c) {
   if (c->col != c->ncols) {
     fprintf(stderr, "%s: internal error: %s: row of %d values for %d columns\n", fail_prog(),
             c->path, c->col, c->ncols);
     abort();
   }
   c->col = 0;
-  if (fputc('\n', c->f) == EOF || fflush(c->f)) c->failed = 1;
+  if (!c->failed && (fputc('\n', c->f) == EOF || fflush(c->f))) c->failed = 1, c->err = errno;
+  if (c->failed) write_failed(c);
   c->rows++;
-  return c->failed ? -1 : 0;
 }
 
-int csv_close(CsvLog *c) {
-  if (!c->f) return 0;
-  int rc = fclose(c->f) || c->failed ? -1 : 0;
+void csv_sync(CsvLog *c) {
+  if (c->f && (fflush(c->f) || fsync(fileno(c->f)))) {
+    c->err = errno;
+    write_failed(c);
+  }
+}
+
+void csv_close(CsvLog *c) {
+  if (!c->f) return;
+  int bad = fclose(c->f);
   c->f = NULL;
-  return rc;
+  if (bad || c->failed) {
+    if (bad) c->err = errno;
+    write_failed(c);
+  }
 }

@@ -3,7 +3,8 @@
 // Numbers are printed under the C locale (the suite never calls setlocale): integers as %lld,
 // doubles as %.17g (they round-trip exactly), float32 values as %.9g. A killed run therefore leaves
 // complete rows up to the last one written; on resume the file is cut back to the number of rows
-// the checkpoint recorded, so a resumed log equals an uninterrupted one.
+// the checkpoint recorded, so a resumed log equals an uninterrupted one. Every write is checked:
+// a log that cannot be written ends the run (exit 1) rather than losing rows silently.
 #ifndef MB_CSVLOG_H
 #define MB_CSVLOG_H
 
@@ -18,6 +19,7 @@ typedef struct {
   int col;         // columns written in the current row
   int64_t rows;    // data rows in the file
   int failed;      // an I/O error happened
+  int err;         // its errno
 } CsvLog;
 
 // Open `path` with header `header` (comma-separated column names).
@@ -32,10 +34,15 @@ void csv_d(CsvLog *c, double v);
 void csv_f(CsvLog *c, float v);
 
 // End the row: newline and flush. The number of values must match the header (a mismatch is a
-// programming error and aborts). Returns 0, or -1 if writing failed.
-int csv_end(CsvLog *c);
+// programming error and aborts). A row that could not be written (disk full, I/O error) stops
+// the program with exit 1 naming the file: `rows` counts only rows the system has accepted.
+void csv_end(CsvLog *c);
 
-// Close; returns 0, or -1 if any write failed.
-int csv_close(CsvLog *c);
+// Flush and fsync, so that the rows counted are on disk (before a checkpoint records them);
+// a failure stops the program like csv_end's.
+void csv_sync(CsvLog *c);
+
+// Close; a failed write or close stops the program like csv_end's.
+void csv_close(CsvLog *c);
 
 #endif

@@ -18,6 +18,25 @@ void fail_set_prog(const char *argv0) {
 
 const char *fail_prog(void) { return prog; }
 
+static void (*exit_hook)(void *);
+static void *exit_ctx;
+static void (*diverged_hook)(const char *, void *);
+static void *diverged_ctx;
+
+void fail_on_exit(void (*fn)(void *), void *ctx) { exit_hook = fn, exit_ctx = ctx; }
+
+void fail_on_diverged(void (*fn)(const char *, void *), void *ctx) {
+  diverged_hook = fn, diverged_ctx = ctx;
+}
+
+// run the exit hook once (a hook that fails must not loop back into itself)
+static _Noreturn void leave(int code) {
+  void (*fn)(void *) = exit_hook;
+  exit_hook = NULL;
+  if (fn) fn(exit_ctx);
+  exit(code);
+}
+
 static void vreport(const char *tag, const char *fmt, va_list ap) {
   fprintf(stderr, "%s: %s", prog, tag);
   vfprintf(stderr, fmt, ap);
@@ -30,7 +49,7 @@ void fail_usage(const char *fmt, ...) {
   vreport("", fmt, ap);
   va_end(ap);
   fprintf(stderr, "Try '%s --help' for more information.\n", prog);
-  exit(EXIT_USAGE);
+  leave(EXIT_USAGE);
 }
 
 void fail_run(const char *fmt, ...) {
@@ -38,7 +57,22 @@ void fail_run(const char *fmt, ...) {
   va_start(ap, fmt);
   vreport("", fmt, ap);
   va_end(ap);
-  exit(EXIT_RUN);
+  leave(EXIT_RUN);
+}
+
+void fail_diverged(const char *fmt, ...) {
+  char what[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  for (char *s = what; *s; s++)   // one line in the marker
+    if (*s == '\n' || *s == '\r') *s = ' ';
+  void (*fn)(const char *, void *) = diverged_hook;
+  diverged_hook = NULL;
+  if (fn) fn(what, diverged_ctx);   // reports and writes the marker
+  else fprintf(stderr, "%s: diverged: %s\n", prog, what);
+  leave(EXIT_RUN);
 }
 
 void fail_warn(const char *fmt, ...) {

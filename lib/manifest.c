@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fail.h"
@@ -52,6 +53,34 @@ int file_write_atomic(const char *path, const void *data, size_t n, char *err, s
   return 0;
 }
 
+char *file_read_all(const char *path, size_t max, size_t *len, char *err, size_t errsz) {
+  // O_NONBLOCK: opening a FIFO without a writer must not wait
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0) return fail_msg(err, errsz, "%s: cannot open: %s", path, strerror(errno)), NULL;
+  if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+    int bad_kind = !S_ISREG(st.st_mode);
+    close(fd);
+    if (bad_kind) fail_msg(err, errsz, "%s: not a regular file", path);
+    else fail_msg(err, errsz, "%s: larger than %zu bytes", path, max);
+    return NULL;
+  }
+  char *buf = xmalloc((size_t)st.st_size + 1, 1, path);
+  size_t got = 0;
+  ssize_t k = 1;
+  while (got < (size_t)st.st_size && (k = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+    got += (size_t)k;
+  close(fd);
+  if (k < 0 || got != (size_t)st.st_size) {
+    free(buf);
+    fail_msg(err, errsz, "%s: cannot read: %s", path, k < 0 ? strerror(errno) : "it changed size");
+    return NULL;
+  }
+  buf[got] = 0;
+  *len = got;
+  return buf;
+}
+
 // one `key = value` line that a config reader accepts: no newlines, within inih's line length
 static void put_meta(FILE *f, const char *key, const char *value) {
   char v[200];
@@ -87,19 +116,15 @@ int manifest_write(const char *path, const Config *cfg, char *const (*meta)[2], 
   return rc;
 }
 
-int manifest_check(const char *path, const Config *cfg, char *err, size_t errsz) {
-  Config rec;
-  cfg_init(&rec);
-  if (cfg_read_file(&rec, path, CFG_MANIFEST, err, errsz)) {
-    cfg_free(&rec);
-    return -1;
-  }
+// the parameters recorded in rec (read from `name`) against cfg's current values
+static int compare(const Config *rec, const char *name, const Config *cfg, char *err,
+                   size_t errsz) {
   char diff[2048] = "", now[PARAM_STR_MAX + 32], then[PARAM_STR_MAX + 32], key[256];
   size_t used = 0;
   int ndiff = 0;
   // recorded parameters against the current values ([exec] settings do not change results)
-  for (int i = 0; i < rec.npend; i++) {
-    const CfgAssign *a = &rec.pend[i];
+  for (int i = 0; i < rec->npend; i++) {
+    const CfgAssign *a = &rec->pend[i];
     if (strcmp(a->section, "exec") == 0) continue;
     snprintf(key, sizeof key, "%s.%s", a->section, a->key);
     const ParamRef *p = cfg_find(cfg, key);
@@ -125,9 +150,9 @@ int manifest_check(const char *path, const Config *cfg, char *err, size_t errsz)
     for (int j = 0; j < cfg->sec[s].n && strcmp(cfg->sec[s].name, "exec"); j++) {
       const ParamRef *p = &cfg->sec[s].refs[j];
       int found = 0;
-      for (int i = 0; i < rec.npend && !found; i++)
-        found = strcmp(rec.pend[i].section, cfg->sec[s].name) == 0 &&
-                strcmp(rec.pend[i].key, p->name) == 0;
+      for (int i = 0; i < rec->npend && !found; i++)
+        found = strcmp(rec->pend[i].section, cfg->sec[s].name) == 0 &&
+                strcmp(rec->pend[i].key, p->name) == 0;
       if (found) continue;
       cfg_canonical(p, p->def, then, sizeof then);
       cfg_format(p, now, sizeof now);
@@ -138,9 +163,27 @@ int manifest_check(const char *path, const Config *cfg, char *err, size_t errsz)
                          cfg->sec[s].name, p->name, now);
       ndiff++;
     }
-  cfg_free(&rec);
   if (ndiff)
-    return fail_msg(err, errsz, "%s: %d parameter%s differ%s from the run being resumed:%s", path,
+    return fail_msg(err, errsz, "%s: %d parameter%s differ%s from the run being resumed:%s", name,
                     ndiff, ndiff > 1 ? "s" : "", ndiff > 1 ? "" : "s", diff);
   return 0;
+}
+
+int manifest_check(const char *path, const Config *cfg, char *err, size_t errsz) {
+  Config rec;
+  cfg_init(&rec);
+  int rc = cfg_read_file(&rec, path, CFG_MANIFEST, err, errsz) ||
+           compare(&rec, path, cfg, err, errsz) ? -1 : 0;
+  cfg_free(&rec);
+  return rc;
+}
+
+int manifest_check_text(const char *text, const char *name, const Config *cfg, char *err,
+                        size_t errsz) {
+  Config rec;
+  cfg_init(&rec);
+  int rc = cfg_read_string(&rec, text, name, CFG_MANIFEST, err, errsz) ||
+           compare(&rec, name, cfg, err, errsz) ? -1 : 0;
+  cfg_free(&rec);
+  return rc;
 }

@@ -14,6 +14,11 @@
 // the whole new one. Returns 0 or -1 with err.
 int file_write_atomic(const char *path, const void *data, size_t n, char *err, size_t errsz);
 
+// Read a whole regular file of at most max bytes (a device, a FIFO or a longer file is refused,
+// never read forever) into a buffer the caller frees (NUL-terminated; *len bytes before it).
+// NULL with err naming the file.
+char *file_read_all(const char *path, size_t max, size_t *len, char *err, size_t errsz);
+
 // Write the manifest atomically: [meta] from the key/value pairs, then the parameter sections.
 int manifest_write(const char *path, const Config *cfg, char *const (*meta)[2], int nmeta,
                    char *err, size_t errsz);
@@ -23,5 +28,9 @@ int manifest_write(const char *path, const Config *cfg, char *const (*meta)[2], 
 // Section [exec] holds settings that do not change results (e.g. thread counts): recorded, not
 // compared, so a run may resume with another value.
 int manifest_check(const char *path, const Config *cfg, char *err, size_t errsz);
+
+// The same for parameters recorded as INI text (a checkpoint's copy), `name` in messages.
+int manifest_check_text(const char *text, const char *name, const Config *cfg, char *err,
+                        size_t errsz);
 
 #endif

@@ -2,15 +2,69 @@
 #include "run.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "digest.h"
 #include "fail.h"
+#include "manifest.h"
 
 static void open_log(Run *r, CsvLog *log, const char *name, const char *header, int64_t keep) {
   char path[4200], err[4400];
   cli_path(r->cli, name, path, sizeof path);
   if (csv_open(log, path, header, keep, err, sizeof err)) fail_run("%s", err);
+}
+
+// the resolved parameters as INI text (the manifest's tables), for the checkpoint to carry
+static char *params_text(const Config *cfg) {
+  char *text = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&text, &n);
+  if (!f) fail_run("out of memory");
+  cfg_write_ini(cfg, f);
+  if (fclose(f)) fail_run("out of memory");
+  return text;
+}
+
+// A checkpoint belongs to one run: its parameters (so a checkpoint or manifest copied from
+// another run is refused) and the digests of the files it read. Checkpoints of builds before
+// this record neither and are taken as they are.
+static void check_binding(Run *r, CkptReader *ck) {
+  char err[4400], tag[128];
+  int64_t size = ckpt_field_size(ck, "run.params");
+  if (size < 0) {
+    fail_warn("%s: written by an earlier build: its parameters and inputs are not checked",
+              r->ckpt_path);
+    return;
+  }
+  char *text = xmalloc((size_t)size + 1, 1, "checkpoint parameters");
+  if (ckpt_get(ck, "run.params", text, (size_t)size, err, sizeof err))
+    fail_run("cannot resume: %s", err);
+  text[size] = 0;
+  if (manifest_check_text(text, r->ckpt_path, &r->cli->cfg, err, sizeof err))
+    fail_run("cannot resume: %s (a checkpoint of another run?)", err);
+  free(text);
+  for (int i = 0; i < r->cli->ninput; i++) {
+    uint64_t then;
+    snprintf(tag, sizeof tag, "run.input.%s", r->cli->input[i].name);
+    if (ckpt_get(ck, tag, &then, sizeof then, err, sizeof err))
+      fail_run("cannot resume: %s: the run read no input %s", r->ckpt_path, r->cli->input[i].name);
+    if (then != r->cli->input[i].digest)
+      fail_run("cannot resume: input %s differs from the one the run started with (digest "
+               DIGEST_FMT " then, " DIGEST_FMT " now)",
+               r->cli->input[i].name, then, r->cli->input[i].digest);
+  }
+}
+
+// the divergence hook: say where, and leave the marker that tells sweeps and the aggregator
+static void diverged(const char *what, void *ctx) {
+  Run *r = ctx;
+  char path[4200], line[1400], err[4400];
+  int n = snprintf(line, sizeof line, "diverged at step %lld: %s\n", (long long)r->step, what);
+  fprintf(stderr, "%s: %s: %s", r->cli->prog, r->cli->out, line);
+  cli_path(r->cli, "DIVERGED", path, sizeof path);
+  if (file_write_atomic(path, line, (size_t)n, err, sizeof err)) fprintf(stderr, "%s\n", err);
 }
 
 CkptReader *run_start(Run *r, Cli *cli, const char *train_header, const char *eval_header,
@@ -38,7 +92,12 @@ CkptReader *run_start(Run *r, Cli *cli, const char *train_header, const char *ev
         ckpt_get_i64(ck, "run.last_eval", &r->last_eval, err, sizeof err) ||
         ckpt_get_i64(ck, "run.next_checkpoint", &r->next_checkpoint, err, sizeof err))
       fail_run("cannot resume: %s", err);
+    check_binding(r, ck);
+  } else if (!cli->resuming && cli->ninput) {
+    cli_write_manifest(cli);   // with the inputs' digests in [meta]
   }
+  r->params = params_text(&cli->cfg);
+  fail_on_diverged(diverged, r);
   open_log(r, &r->train, "train.csv", train_header, rows[0]);
   open_log(r, &r->eval, "eval.csv", eval_header, rows[1]);
   if (r->has_algo) open_log(r, &r->algo, "algo.csv", algo_header, rows[2]);
@@ -83,6 +142,12 @@ int run_checkpoint_due(Run *r) {
   return 1;
 }
 
+static void each_log(Run *r, void (*fn)(CsvLog *)) {
+  fn(&r->train), fn(&r->eval);
+  if (r->has_algo) fn(&r->algo);
+  for (int i = 0; i < r->nextra; i++) fn(&r->extra[i]);
+}
+
 CkptWriter *run_checkpoint_begin(Run *r) {
   char err[4400];
   CkptWriter *w = ckpt_begin(r->ckpt_path, r->cli->prog, err, sizeof err);
@@ -95,6 +160,12 @@ CkptWriter *run_checkpoint_begin(Run *r) {
   ckpt_put_i64(w, "run.next_eval", r->next_eval);
   ckpt_put_i64(w, "run.last_eval", r->last_eval);
   ckpt_put_i64(w, "run.next_checkpoint", r->next_checkpoint);
+  ckpt_put(w, "run.params", r->params, strlen(r->params));
+  for (int i = 0; i < r->cli->ninput; i++) {
+    char tag[128];
+    snprintf(tag, sizeof tag, "run.input.%s", r->cli->input[i].name);
+    ckpt_put(w, tag, &r->cli->input[i].digest, sizeof r->cli->input[i].digest);
+  }
   for (int i = 0; i < r->nextra; i++) {
     char tag[128];
     snprintf(tag, sizeof tag, "run.rows.%s", r->extra_name[i]);
@@ -105,16 +176,18 @@ CkptWriter *run_checkpoint_begin(Run *r) {
 
 void run_checkpoint_commit(Run *r, CkptWriter *w) {
   char err[4400];
-  (void)r;
+  each_log(r, csv_sync);   // the rows the checkpoint counts reach the disk before it does
   if (ckpt_commit(w, err, sizeof err)) fail_run("cannot write checkpoint: %s", err);
 }
 
 void run_progress(Run *r) { progress_update(&r->progress, r->step); }
 
 void run_finish(Run *r) {
-  int bad = csv_close(&r->train) | csv_close(&r->eval) | (r->has_algo ? csv_close(&r->algo) : 0);
-  for (int i = 0; i < r->nextra; i++) bad |= csv_close(&r->extra[i]);
+  each_log(r, csv_sync);   // on disk before DONE says so
+  each_log(r, csv_close);
   progress_finish(&r->progress);
-  if (bad) fail_run("%s: could not write the logs completely (disk full?)", r->cli->out);
+  fail_on_diverged(NULL, NULL);
+  free(r->params);
+  r->params = NULL;
   cli_done(r->cli);
 }

@@ -32,12 +32,16 @@ typedef struct {
   double wall_before;         // wall seconds of earlier segments of a resumed run
   double t_start;             // monotonic clock when this segment started
   char ckpt_path[4200];
+  char *params;               // the resolved parameters as INI text, kept in every checkpoint
 } Run;
 
 // Open the logs. On a fresh start (or a resume that finds no checkpoint) the logs are created and
-// NULL is returned. When resuming from a checkpoint, the harness state is restored, the logs are
-// cut back to the rows it recorded, and the open reader is returned: the program reads its own
-// fields, then calls ckpt_close. algo_header may be NULL. Exits 1 on failure.
+// NULL is returned. When resuming from a checkpoint, the checkpoint must belong to this run (its
+// recorded parameters and input digests equal the current ones, else exit 1 naming what
+// differs), the harness state is restored, the logs are cut back to the rows it recorded, and
+// the open reader is returned: the program reads its own fields, then calls ckpt_close.
+// algo_header may be NULL. From here on fail_diverged reports the step and writes DIVERGED in the
+// run directory. Exits 1 on failure.
 CkptReader *run_start(Run *r, Cli *cli, const char *train_header, const char *eval_header,
                       const char *algo_header);
 
@@ -58,15 +62,17 @@ int run_eval_due(Run *r);
 // at step 0 nor at the end? Returns 1 once per due checkpoint.
 int run_checkpoint_due(Run *r);
 
-// Start a checkpoint with the harness state in it; the program adds its fields, then calls
-// run_checkpoint_commit (exits 1 if it cannot be written).
+// Start a checkpoint with the harness state in it (with the parameters and input digests); the
+// program adds its fields, then calls run_checkpoint_commit, which syncs the logs to disk first
+// (exits 1 if either cannot be written; the previous checkpoint then stays in place).
 CkptWriter *run_checkpoint_begin(Run *r);
 void run_checkpoint_commit(Run *r, CkptWriter *w);
 
 // Progress line update (cheap; call every step).
 void run_progress(Run *r);
 
-// Close the logs, finish the progress line, write DONE. Exits 1 if a log could not be written.
+// Sync and close the logs, finish the progress line, write DONE. Exits 1 if a log could not be
+// written.
 void run_finish(Run *r);
 
 #endif

@@ -86,6 +86,13 @@ static void write_file(const char *path, const char *text) {
   fclose(f);
 }
 
+// a run that has started (a log row): one the next command would otherwise take over
+static void mark_started(const char *run) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/eval.csv", run);
+  write_file(path, "step,eval,wall_s\n0,0,0\n");
+}
+
 #define EXPECT(line, flags, code, text)                                              \
   do {                                                                               \
     char out_[4096];                                                                 \
@@ -176,6 +183,9 @@ Test(cli, manifest_reruns_the_run) {
 Test(cli, existing_runs_are_protected) {
   char out[4096];
   cr_assert_eq(parse_child("prog --out r --quiet", 0, out, sizeof out), 0, "%s", out);
+  // a run that never started (only its manifest) is taken over, also by other parameters
+  EXPECT("prog --out r --set p.batch=3", 0, 0, "r: taking over a run that never started");
+  mark_started("r");
   EXPECT("prog --out r", 0, 2, "r holds a run already; pass --resume to continue it");
   mkdir("other", 0777);
   write_file("other/notes.txt", "mine");
@@ -186,6 +196,7 @@ Test(cli, existing_runs_are_protected) {
 Test(cli, resume_takes_the_recorded_parameters) {
   char out[4096];
   cr_assert_eq(parse_child("prog --out r --set p.batch=12 --quiet", 0, out, sizeof out), 0);
+  mark_started("r");
   // nothing but --out: the manifest supplies the parameters
   parse("prog --out r --resume --quiet", 0);
   cr_assert(cli.resuming);
@@ -195,6 +206,7 @@ Test(cli, resume_takes_the_recorded_parameters) {
 Test(cli, resume_refuses_changed_parameters) {
   char out[4096];
   cr_assert_eq(parse_child("prog --out r --set p.batch=12 --quiet", 0, out, sizeof out), 0);
+  mark_started("r");
   EXPECT("prog --out r --resume --set p.batch=16 --steps 5", 0, 2, "2 parameters differ");
   EXPECT("prog --out r --resume --set p.batch=16", 0, 2, "p.batch: 12 in the run, 16 now");
   // restating the same values is fine
@@ -211,6 +223,7 @@ Test(cli, resume_without_a_run_starts_one) {
 Test(cli, finished_runs_are_not_rerun) {
   parse("prog --out r --quiet", 0);
   cli_done(&cli);
+  cli_free(&cli);   // releases the directory
   EXPECT("prog --out r --resume", 0, 0, "r: already finished; nothing to do");
   EXPECT("prog --out r", 0, 2, "this run has finished (DONE exists)");
 }
@@ -305,6 +318,7 @@ Test(cli, corrupted_checkpoint_fails_the_run) {
   run_checkpoint_commit(&run, run_checkpoint_begin(&run));
   run_finish(&run);
   remove("r/DONE");
+  cli_free(&cli);
   // flip one byte in the middle
   FILE *f = fopen("r/checkpoint.bin", "r+");
   fseek(f, 40, SEEK_SET);

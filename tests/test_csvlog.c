@@ -35,7 +35,7 @@ static void row(CsvLog *c, long long i, double d, float f) {
   csv_i(c, i);
   csv_d(c, d);
   csv_f(c, f);
-  cr_assert_eq(csv_end(c), 0);
+  csv_end(c);
 }
 
 Test(csvlog, formats_round_trip) {
@@ -52,7 +52,7 @@ Test(csvlog, formats_round_trip) {
                          "-5,0.33333333333333331,0.333333343\n"
                          "1099511627776,1e-300,3.00000001e+38\n");
   cr_assert_eq(c.rows, 3);
-  cr_assert_eq(csv_close(&c), 0);
+  csv_close(&c);
   // %.17g and %.9g read back to the same double and float
   cr_assert_eq(strtod("0.33333333333333331", NULL), 1.0 / 3);
   cr_assert_eq(strtof("0.333333343", NULL), 1.0f / 3);
@@ -71,6 +71,29 @@ Test(csvlog_abort, short_rows, .signal = SIGABRT) {
   cr_assert_eq(csv_open(&c, "/dev/null", "a,b", -1, err, sizeof err), 0);
   csv_i(&c, 1);
   csv_end(&c);
+}
+
+// a row the system refuses (here /dev/full: ENOSPC) ends the program with exit 1, before the row
+// is counted
+Test(csvlog, a_failed_write_stops_the_run, .exit_code = 1) {
+  CsvLog c;
+  cr_assert_eq(csv_open(&c, path, "a,b", -1, err, sizeof err), 0, "%s", err);
+  fclose(c.f);
+  c.f = fopen("/dev/full", "w");
+  cr_assert(c.f);
+  csv_i(&c, 1), csv_i(&c, 2);
+  csv_end(&c);
+  cr_assert_fail("csv_end returned after a failed write (rows = %lld)", (long long)c.rows);
+}
+
+Test(csvlog, a_failed_sync_stops_the_run, .exit_code = 1) {
+  CsvLog c;
+  cr_assert_eq(csv_open(&c, path, "a,b", -1, err, sizeof err), 0, "%s", err);
+  fclose(c.f);
+  c.f = fopen("/dev/full", "w");
+  fputs("1,2\n", c.f);   // buffered: the sync's flush is what fails
+  csv_sync(&c);
+  cr_assert_fail("csv_sync returned after a failed flush");
 }
 
 Test(csvlog, resume_cuts_back_to_the_recorded_rows) {

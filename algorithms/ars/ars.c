@@ -109,11 +109,7 @@ int main(int argc, char **argv) {
   cli_finish(&cli);
 
   // the evaluation environment, the rollout workers and the trainer, all from run.seed
-  Env *env = env_make(&eo, err, sizeof err);
-  if (!env) {
-    if (*eo.model) fail_usage("%s", err);
-    fail_run("%s", err);
-  }
+  Env *env = env_make_for_run(&cli, &eo);
   ArsPool *pool = ars_pool_make(&eo, (int)ex.threads, err, sizeof err);
   if (!pool) fail_run("%s", err);
   Ars ars;

@@ -315,6 +315,8 @@ void ars_update(Ars *a) {
       ss += dev * dev;
     }
   a->sigma_r = sqrt(ss / (double)(2 * b));
+  if (!isfinite(a->sigma_r))
+    fail_diverged("ars: the rollout returns are not finite (their deviation is %g)", a->sigma_r);
   // every return equal: every difference is 0 and there is no step to take
   if (!(a->sigma_r > 0)) return;
   memset(a->g, 0, D * sizeof *a->g);
@@ -327,6 +329,9 @@ void ars_update(Ars *a) {
   // ascent with the step size over b sigma_R
   a->opt.s.lr = a->p.step_size / ((double)b * a->sigma_r);
   optim_step_d(&a->opt, a->policy.m, a->g);
+  for (size_t i = 0; i < D; i++)
+    if (!isfinite(a->policy.m[i]))
+      fail_diverged("ars: policy entry %zu is %g after the step", i, a->policy.m[i]);
 }
 
 void ars_merge_stats(Ars *a) {

@@ -388,6 +388,8 @@ EnsembleStats ensemble_train_weighted(Ensemble *m, const Replay *rb, const doubl
     }
     st.train_loss = loss_sum / (double)ntrain / E;
     st.epochs = epoch;
+    if (!isfinite(st.train_loss))
+      fail_diverged("ensemble: training loss %g in epoch %d", st.train_loss, epoch);
 
     holdout_mse(m, rb, eval, neval, whold, m->mse);
     int improved = 0;

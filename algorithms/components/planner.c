@@ -460,6 +460,10 @@ void planner_act(Planner *pl, PlanModel *model, const double *obs, PlanPolicyFn 
     weights(pl, C);
     update(pl, C);
   }
+  for (int i = 0; i < H * A; i++)
+    if (!isfinite(pl->mean[i]) || !isfinite(pl->var[i]))
+      fail_diverged("planner: the sampling distribution is not finite (mean %g, variance %g at "
+                    "step %d of the horizon)", pl->mean[i], pl->var[i], i / A);
 
   if (training && pl->p.act == ACT_SAMPLE) {
     int j = draw_candidate(pl, C, r);

@@ -264,11 +264,17 @@ void sac_agent_actor_step(SacAgent *a) {
 }
 
 void sac_agent_update(SacAgent *a, const ReplayBatch *b, Rng *r, SacStats *st) {
+  SacStats own;   // the losses are checked even when the caller wants no statistics
+  if (!st) st = &own;
   rng_fill_normalf(r, a->eps, 2 * (size_t)a->B * a->head.Z, 0.0f, 1.0f);
   sac_agent_critic_grad(a, b, st);
   sac_agent_critic_step(a);
   sac_agent_actor_grad(a, st);
   sac_agent_actor_step(a);
+  // a non-finite loss means non-finite parameters from here on: nothing later is a result
+  if (!isfinite(st->q_loss) || !isfinite(st->pi_loss) || !isfinite(st->alpha_loss))
+    fail_diverged("sac: update %lld: critic loss %g, actor loss %g, temperature loss %g",
+                  (long long)a->updates, st->q_loss, st->pi_loss, st->alpha_loss);
 }
 
 // ---- checkpoints ----

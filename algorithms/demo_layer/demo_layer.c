@@ -188,12 +188,13 @@ static void load(Mpc *c, Layer *l, Replay *data, TrainEnv *te, CkptReader *r) {
   l->active = (int)active;
 }
 
-// the policy file of layer.policy, checked against the task (a usage error if it does not fit)
-static void load_policy(LinPolicy *pi, const char *path, const Env *env) {
+// the policy file of layer.policy (read from path, named `shown`), checked against the task (a
+// usage error if it does not fit)
+static void load_policy(LinPolicy *pi, const char *path, const char *shown, const Env *env) {
   char err[4400];
   if (linpolicy_load(pi, path, err, sizeof err)) fail_usage("layer.policy: %s", err);
   if (pi->obs_dim != env->obs_dim || pi->act_dim != env->act_dim)
-    fail_usage("layer.policy: %s has %d observations and %d actions; %s has %d and %d", path,
+    fail_usage("layer.policy: %s has %d observations and %d actions; %s has %d and %d", shown,
                pi->obs_dim, pi->act_dim, env_task_name(env->task), env->obs_dim, env->act_dim);
 }
 
@@ -230,15 +231,19 @@ int main(int argc, char **argv) {
   if (!pp.prior_mean)
     fail_warn("planner.prior_mean is off: the layer samples around its own shifted plan, and the "
               "policy's plan is only one candidate");
-  // the real system (perturbed by --set env.*), its evaluation copy, and the policy, checked
-  // before the run directory is made
-  Env *env = env_make_for_run(&eo), *eval_env = env_make_for_run(&eo);
+  cli_meta(&cli, "mujoco", env_mujoco_version());
+  cli_finish(&cli);
+  // the real system (perturbed by --set env.*), its evaluation copy, and the policy, of which the
+  // run keeps its own copy (inputs/layer.policy)
+  Env *env = env_make_for_run(&cli, &eo), *eval_env = env_make_for_run(&cli, &eo);
   int O = env->obs_dim, A = env->act_dim;
   LinPolicy pi;
   int train_here = p.policy[0] == '\0';
-  if (!train_here) load_policy(&pi, p.policy, env);
-  cli_meta(&cli, "mujoco", env_mujoco_version());
-  cli_finish(&cli);
+  if (!train_here) {
+    char use[4200];
+    cli_input(&cli, "layer.policy", p.policy, true, use, sizeof use);
+    load_policy(&pi, use, p.policy, env);
+  }
   uint32_t seed = (uint32_t)cli.run.seed;
   char policy_path[4200];
   cli_path(&cli, "policy.txt", policy_path, sizeof policy_path);
@@ -276,7 +281,7 @@ int main(int argc, char **argv) {
                           ? run_open_log(&run, ck, "model.csv", MPC_MODEL_HEADER)
                           : NULL;
   if (train_here && ck) {
-    load_policy(&pi, policy_path, env);   // trained before the first checkpoint
+    load_policy(&pi, policy_path, policy_path, env);   // trained before the first checkpoint
   } else if (train_here) {
     // ARS on the nominal task; the policy is kept in the run directory
     CsvLog *ars_log = run_open_log(&run, NULL, "ars.csv", ARS_HEADER);

@@ -169,7 +169,7 @@ int main(int argc, char **argv) {
   cli_finish(&cli);
 
   // the task and its evaluation copy
-  Env *env = env_make_for_run(&eo), *eval_env = env_make_for_run(&eo);
+  Env *env = env_make_for_run(&cli, &eo), *eval_env = env_make_for_run(&cli, &eo);
   int O = env->obs_dim, A = env->act_dim;
   uint32_t seed = (uint32_t)cli.run.seed;
 
