@@ -1021,3 +1021,18 @@ Test(ensemble, uniform_weighting_is_the_unweighted_fit) {
   env_free(task);
   env_options_free(&eo);
 }
+
+// a transition that is not a number makes the training loss NaN: the fit ends the program as
+// diverged (exit 1) instead of choosing elites among NaN members
+Test(ensemble, a_nan_loss_is_divergence, .exit_code = 1) {
+  EnsembleParams p = small(2, 1, 1, 8, 32);
+  Ensemble m;
+  make(&m, &p, 1, 1, 1);
+  Replay rb;
+  fill_1d(&rb, 200, 2);
+  for (size_t i = 0; i < rb.size; i += 7) rb.rew[i] = NAN;   // in the training and the holdout
+  Rng r;
+  rng_init(&r, 3, RNG_STREAM_MODEL);
+  ensemble_train(&m, &rb, &r);
+  cr_assert_fail("the fit returned after a NaN transition");
+}

@@ -1284,3 +1284,21 @@ Test(mpc, imagine_follows_the_plan) {
   env_free(real);
   env_options_free(&eo);
 }
+
+// returns that are not numbers leave no finite sampling distribution: the planner ends the
+// program as diverged (exit 1) instead of acting on NaN
+Test(planner, nan_returns_are_divergence, .exit_code = 1) {
+  PlannerParams p = defaults();
+  Planner pl;
+  Lin m;
+  lin_init(&m, 2, 1);
+  memcpy(m.x0, x0_2, sizeof x0_2);
+  m.bonus = NAN;
+  init(&pl, &p, 2, 2);
+  PlanModel model = lin_model(&m);
+  Rng r;
+  rng_init(&r, 1, RNG_STREAM_PLANNER);
+  float act[2];
+  planner_act(&pl, &model, m.x0, NULL, NULL, NULL, NULL, 0, &r, act, NULL);
+  cr_assert_fail("the planner acted (%g, %g) on NaN returns", act[0], act[1]);
+}

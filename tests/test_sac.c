@@ -746,3 +746,18 @@ Test(sac, learns_inverted_pendulum, .timeout = 300) {
   env_free(eval);
   env_options_free(&eo);
 }
+
+// a reward that is not a number makes the losses NaN: the update ends the program as diverged
+// (exit 1) instead of carrying NaN parameters on
+Test(sac, a_nan_loss_is_divergence, .exit_code = 1) {
+  SacParams p = tiny_params();
+  SacAgent a;
+  ReplayBatch b;
+  tiny_agent(&a, &p, 7);
+  tiny_batch(&b, 24);
+  b.rew[3] = NAN;
+  Rng r;
+  rng_init(&r, 11, RNG_STREAM_REPLAY);
+  sac_agent_update(&a, &b, &r, NULL);
+  cr_assert_fail("the update returned after a NaN reward");
+}

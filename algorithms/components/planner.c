@@ -314,9 +314,13 @@ static void score(Planner *pl, PlanModel *model, const double *obs, PlanPolicyFn
     pl->ret[i] = acc * inv;
     if (isfinite(pl->ret[i]) && pl->ret[i] < lowest) lowest = pl->ret[i];
   }
-  // a diverged learned model must not turn every weight into NaN
+  // a learned model that blows up on some candidates must not turn every weight into NaN: they
+  // count as the worst; on every candidate, the model has diverged and no plan is a result
+  if (!isfinite(lowest))
+    fail_diverged("planner: the return of every one of the %d candidates is not finite (the "
+                  "model diverged)", C);
   for (int i = 0; i < C; i++)
-    if (!isfinite(pl->ret[i])) pl->ret[i] = isfinite(lowest) ? lowest : 0.0;
+    if (!isfinite(pl->ret[i])) pl->ret[i] = lowest;
 }
 
 // a before b: the higher return, ties to the lower index (a total order, so the result does not
