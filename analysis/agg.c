@@ -174,6 +174,81 @@ size_t agg_report_missing(const AggJobs *jobs, const char *eval, FILE *f) {
   return missing;
 }
 
+static char *trim(char *s) {
+  while (*s == ' ' || *s == '\t') s++;
+  size_t n = strlen(s);
+  while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+    s[--n] = 0;
+  return s;
+}
+
+int agg_manifest_check(const char *dir, const char *task, uint32_t seed, int job_line,
+                       char *err, size_t errsz) {
+  char *path = join(dir, "manifest.ini");
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    int rc = fail_msg(err, errsz, "%s: cannot open: %s (every run writes one)", path,
+                      strerror(errno));
+    free(path);
+    return rc;
+  }
+  // the few keys read, with inih's rules: [section], key = value, ';' comments after a blank
+  enum { PROGRAM, ENV, SEED, NKEYS };
+  static const char *const sec[NKEYS] = {"meta", "run", "run"};
+  static const char *const key[NKEYS] = {"program", "env", "seed"};
+  char *val[NKEYS] = {NULL, NULL, NULL};
+  int at[NKEYS] = {0, 0, 0};
+  char *line = NULL, section[64] = "";
+  size_t cap = 0;
+  int lineno = 0, rc = 0;
+  while (rc == 0 && getline(&line, &cap, f) >= 0) {
+    lineno++;
+    char *s = trim(line);
+    if (!*s || *s == ';' || *s == '#') continue;
+    if (*s == '[') {
+      char *end = strchr(s, ']');
+      snprintf(section, sizeof section, "%.*s", end ? (int)(end - s - 1) : 0, s + 1);
+      continue;
+    }
+    char *eq = strchr(s, '=');
+    if (!eq) continue;   // not ours to judge: the programs read their manifests themselves
+    *eq = 0;
+    char *k = trim(s), *v = eq + 1;
+    for (char *c = v; *c; c++)
+      if (*c == ';' && (c == v || c[-1] == ' ' || c[-1] == '\t')) {
+        *c = 0;
+        break;
+      }
+    v = trim(v);
+    for (int i = 0; i < NKEYS; i++) {
+      if (strcmp(section, sec[i]) || strcmp(k, key[i])) continue;
+      if (val[i])
+        rc = fail_msg(err, errsz, "%s:%d: [%s] %s given twice (line %d)", path, lineno, sec[i],
+                      key[i], at[i]);
+      else
+        val[i] = xstrdup(v), at[i] = lineno;
+    }
+  }
+  if (rc == 0 && ferror(f)) rc = fail_msg(err, errsz, "%s: cannot read: %s", path, strerror(errno));
+  fclose(f);
+  free(line);
+  for (int i = 0; i < NKEYS && rc == 0; i++)
+    if (!val[i] || !*val[i])
+      rc = fail_msg(err, errsz, "%s: no [%s] %s (not a run's manifest)", path, sec[i], key[i]);
+  // the job list's names are what the runs are grouped and labelled by: a run of another task or
+  // seed under them would mix data silently
+  if (rc == 0 && strcmp(val[ENV], task))
+    rc = fail_msg(err, errsz, "%s:%d: env = %s, but the job list (line %d) runs %s", path,
+                  at[ENV], val[ENV], job_line, task);
+  uint64_t sd;
+  if (rc == 0 && (agg_parse_uint(val[SEED], UINT32_MAX, &sd) || sd != seed))
+    rc = fail_msg(err, errsz, "%s:%d: seed = %s, but the job list (line %d) has seed %lu", path,
+                  at[SEED], val[SEED], job_line, (unsigned long)seed);
+  for (int i = 0; i < NKEYS; i++) free(val[i]);
+  free(path);
+  return rc;
+}
+
 // ---- one run ----
 
 static void curve_push(AggCurve *c, size_t *room, int64_t step) {
@@ -200,8 +275,10 @@ int agg_curve_read(AggCurve *c, const char *path, char *err, size_t errsz) {
   int lineno = 0, rc = 0;
   ssize_t len;
   uint64_t eval = 0;     // index of the evaluation being read
+  uint64_t episode = 0;  // its last episode index
   double sum = 0.0;      // of its returns, in file order
   long long count = 0;   // its rows
+  long long per = 0;     // rows of the first evaluation: every evaluation has as many
   while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
     lineno++;
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
@@ -235,40 +312,75 @@ int agg_curve_read(AggCurve *c, const char *path, char *err, size_t errsz) {
                       real ? "a number" : "a non-negative integer", fld[i]);
     }
     if (rc) break;
-    if (!isfinite(d[3])) {
-      rc = fail_msg(err, errsz, "%s:%d: return is not finite: '%s'", path, lineno, fld[3]);
-      break;
-    }
+    // the programs write finite numbers only: anything else is a damaged file
+    for (int i = 3; i <= 5 && rc == 0; i += 2)
+      if (!isfinite(d[i]))
+        rc = fail_msg(err, errsz, "%s:%d: %s is not finite: '%s'", path, lineno, cols[i], fld[i]);
+    if (rc == 0 && v[4] == 0)
+      rc = fail_msg(err, errsz, "%s:%d: length 0 (an episode has at least one step)", path,
+                    lineno);
+    if (rc) break;
     int64_t step = (int64_t)v[0];
+    // envs/episodes.c writes evaluation 0, 1, 2, ... (run->eval_index), each as episodes 0, 1,
+    // ..., E - 1 at one step, the steps strictly increasing: a repeated, lost or moved row
+    // breaks that order and is named here instead of being averaged in
     if (c->n > 0 && v[1] == eval) {
       // another episode of the same evaluation
-      if (step != c->step[c->n - 1])
+      if (v[2] != episode + 1)
+        rc = fail_msg(err, errsz, "%s:%d: episode %llu after episode %llu of evaluation %llu "
+                      "(expected %llu: a repeated or lost row)", path, lineno,
+                      (unsigned long long)v[2], (unsigned long long)episode,
+                      (unsigned long long)eval, (unsigned long long)episode + 1);
+      else if (step != c->step[c->n - 1])
         rc = fail_msg(err, errsz, "%s:%d: step %lld in evaluation %llu, which is at step %lld",
                       path, lineno, (long long)step, (unsigned long long)eval,
                       (long long)c->step[c->n - 1]);
+      if (rc) break;
+      episode = v[2];
       sum += d[3];
       count++;
       continue;
     }
+    if (c->n == 0 && v[1] != 0)
+      rc = fail_msg(err, errsz, "%s:%d: the first evaluation is %llu (expected 0)", path, lineno,
+                    (unsigned long long)v[1]);
     if (c->n > 0) {
       int64_t prev = c->step[c->n - 1];
+      if (c->n == 1) per = count;
       if (v[1] < eval)
         rc = fail_msg(err, errsz, "%s:%d: evaluation index %llu after %llu", path, lineno,
                       (unsigned long long)v[1], (unsigned long long)eval);
+      else if (v[1] != eval + 1)
+        rc = fail_msg(err, errsz, "%s:%d: evaluation %llu after %llu (expected %llu: lost rows)",
+                      path, lineno, (unsigned long long)v[1], (unsigned long long)eval,
+                      (unsigned long long)eval + 1);
       else if (step < prev)
         rc = fail_msg(err, errsz, "%s:%d: step %lld decreases (previous evaluation at %lld)",
                       path, lineno, (long long)step, (long long)prev);
       else if (step == prev)
         rc = fail_msg(err, errsz, "%s:%d: evaluation %llu repeats step %lld", path, lineno,
                       (unsigned long long)v[1], (long long)step);
+      else if (count != per)
+        rc = fail_msg(err, errsz, "%s:%d: evaluation %llu has %lld episodes, evaluation 0 has "
+                      "%lld (lost or repeated rows)", path, lineno - 1, (unsigned long long)eval,
+                      count, per);
       if (rc) break;
       c->ret[c->n - 1] = sum / (double)count;
     }
+    if (rc == 0 && v[2] != 0)
+      rc = fail_msg(err, errsz, "%s:%d: evaluation %llu starts at episode %llu (expected 0)",
+                    path, lineno, (unsigned long long)v[1], (unsigned long long)v[2]);
+    if (rc) break;
     curve_push(c, &room, step);
     eval = v[1];
+    episode = 0;
     sum = d[3];
     count = 1;
   }
+  // the last evaluation complete too
+  if (rc == 0 && c->n > 1 && count != per)
+    rc = fail_msg(err, errsz, "%s:%d: evaluation %llu has %lld episodes, evaluation 0 has %lld "
+                  "(lost or repeated rows)", path, lineno, (unsigned long long)eval, count, per);
   if (rc == 0 && ferror(f)) rc = fail_msg(err, errsz, "%s: cannot read: %s", path, strerror(errno));
   free(line);
   fclose(f);
@@ -347,6 +459,7 @@ int agg_set_load(AggSet *s, const AggJobs *jobs, const char *eval, char *err, si
   for (size_t i = 0; i < jobs->n; i++) {
     const AggJob *j = &jobs->job[i];
     if (agg_run_missing(j->dir, eval)) continue;
+    if (agg_manifest_check(j->dir, j->task, j->seed, j->line, err, errsz)) return -1;
     char *path = join(j->dir, eval);
     AggCurve c;
     int rc = agg_curve_read(&c, path, err, errsz);

@@ -59,6 +59,13 @@ const char *agg_run_missing(const char *dir, const char *eval);
 // finds incomplete; returns their number.
 size_t agg_report_missing(const AggJobs *jobs, const char *eval, FILE *f);
 
+// Check that DIR/manifest.ini is the record of a run of `task` with `seed` (the job list's, at
+// line job_line): [meta] program present, [run] env == task and [run] seed == seed. A missing
+// file or key, a key given twice in its section, or a value that disagrees is an error
+// `FILE:LINE: what`.
+int agg_manifest_check(const char *dir, const char *task, uint32_t seed, int job_line,
+                       char *err, size_t errsz);
+
 // ---- one run ----
 
 // eval.csv's header: envs/episodes.h's EVAL_CSV_HEADER, repeated here because that header brings
@@ -72,9 +79,13 @@ typedef struct {
 } AggCurve;
 
 // Read an evaluation log such as eval.csv (header step,eval,episode,return,length,wall_s; rows
-// grouped by `eval`). A bad header, a wrong column count, a field that does not parse, a
-// non-finite return, a step that decreases (or repeats in a new evaluation, or changes within
-// one), an evaluation index that goes back, or a file without rows is an error `PATH:LINE: what`.
+// grouped by `eval`). The rows must be what envs/episodes.c writes: evaluations 0, 1, 2, ...,
+// each of episodes 0, 1, ..., E - 1 (the same E in every evaluation) at one step, the steps
+// strictly increasing. A bad header, a wrong column count, a field that does not parse, a
+// non-finite return or wall_s, a length of 0, a step that decreases (or repeats in a new
+// evaluation, or changes within one), an evaluation or episode index out of that order (a
+// repeated or lost row), an evaluation with another number of episodes than the first, or a
+// file without rows is an error `PATH:LINE: what`.
 int agg_curve_read(AggCurve *c, const char *path, char *err, size_t errsz);
 void agg_curve_free(AggCurve *c);
 
@@ -102,7 +113,7 @@ void agg_set_add(AggSet *s, const char *label, const char *task, AggCurve *c);
 const AggGroup *agg_set_find(const AggSet *s, const char *label, const char *task);
 
 // Read the curve of every job whose run is complete (agg_run_missing is NULL) from its log
-// DIR/eval into groups, in order of the groups' first lines in the job list. A group left
+// DIR/eval, after agg_manifest_check of its directory, into groups, in order of the groups' first lines in the job list. A group left
 // without runs is left out, and a group whose runs' last evaluations differ by more than 5% of
 // the steps is kept; a warning names either. Returns 0, or -1 with the first log's error.
 int agg_set_load(AggSet *s, const AggJobs *jobs, const char *eval, char *err, size_t errsz);

@@ -5,10 +5,12 @@
 agg="$MB_BUILDDIR/analysis/aggregate"
 cd "$T" || exit 99
 
-# mkrun DIR FINAL: evaluations at step 0 (both episodes return 100, above every final score) and
-# at step 1000 (episodes FINAL - 1 and FINAL + 1, mean FINAL), then DONE
+# mkrun DIR FINAL SEED: evaluations at step 0 (both episodes return 100, above every final score)
+# and at step 1000 (episodes FINAL - 1 and FINAL + 1, mean FINAL), the manifest of a run of Hopper
+# with SEED, then DONE
 mkrun() {
   mkdir -p "$1"
+  printf '[meta]\nprogram = sac\n\n[run]\nenv = Hopper\nseed = %s\n' "$3" >"$1/manifest.ini"
   printf 'step,eval,episode,return,length,wall_s\n' >"$1/eval.csv"
   printf '0,0,0,100,1000,0.1\n0,0,1,100,1000,0.1\n' >>"$1/eval.csv"
   printf '1000,1,0,%s,1000,0.2\n1000,1,1,%s,1000,0.2\n' $(($2 - 1)) $(($2 + 1)) >>"$1/eval.csv"
@@ -18,8 +20,8 @@ mkrun() {
 has() {
   grep -qx "$2" "$1" || fail "$1 has no line '$2'; it holds: $(cat "$1")"
 }
-mkrun runs/s1 1; mkrun runs/s2 2; mkrun runs/s3 3; mkrun runs/s4 10
-mkrun runs/d1 4; mkrun runs/d2 6
+mkrun runs/s1 1 1; mkrun runs/s2 2 2; mkrun runs/s3 3 3; mkrun runs/s4 10 4
+mkrun runs/d1 4 1; mkrun runs/d2 6 2
 cat >jobs.txt <<'JOBS'
 # label task seed dir
 sac Hopper 1 runs/s1
@@ -80,7 +82,24 @@ sed -i '4s/.*/1000,1,0,abc,1000,0.2/' runs/s4/eval.csv
 expect 1 "aggregate: runs/s4/eval.csv:4: return: not a number: 'abc'" \
   $agg --jobs jobs.txt --out out4
 [ -e out4 ] && fail "a malformed run must not leave outputs"
-mkrun runs/s4 10
+mkrun runs/s4 10 4
+# a repeated row (a log appended twice) and a row of the wrong width: named, never averaged in
+sed -i '4p' runs/s4/eval.csv
+expect 1 "aggregate: runs/s4/eval.csv:5: episode 0 after episode 0 of evaluation 1" \
+  $agg --jobs jobs.txt --out out4
+mkrun runs/s4 10 4
+sed -i '5s/,0.2$//' runs/s4/eval.csv
+expect 1 "aggregate: runs/s4/eval.csv:5: 5 columns, expected 6" $agg --jobs jobs.txt --out out4
+mkrun runs/s4 10 4
+# a run directory of another task or seed than the job list says
+sed -i 's/^seed = 4$/seed = 3/' runs/s4/manifest.ini
+expect 1 "aggregate: runs/s4/manifest.ini:6: seed = 3, but the job list (line 6) has seed 4" \
+  $agg --jobs jobs.txt --out out4
+sed -i 's/^seed = 3$/seed = 4/; s/^env = Hopper$/env = Walker2d/' runs/s4/manifest.ini
+expect 1 "aggregate: runs/s4/manifest.ini:5: env = Walker2d, but the job list (line 6) runs Hopper" \
+  $agg --jobs jobs.txt --out out4
+[ -e out4 ] && fail "a run of another task must not leave outputs"
+mkrun runs/s4 10 4
 
 # --eval NAME: another log with eval.csv's columns, its errors under its own name
 for r in s1 s2 s3 s4 d1 d2; do
