@@ -153,12 +153,47 @@ const char *agg_run_missing(const char *dir, const char *eval) {
   static char why[320];
   struct stat st;
   if (stat(dir, &st) || !S_ISDIR(st.st_mode)) return "no directory";
+  if (exists(dir, AGG_DIVERGED_FILE)) return NULL;
   if (!exists(dir, "DONE")) return "no DONE";
   if (!exists(dir, eval)) {
     snprintf(why, sizeof why, "no %s", eval);
     return why;
   }
   return NULL;
+}
+
+int agg_run_diverged(const char *dir, char *why, size_t whysz, char *err, size_t errsz) {
+  if (!exists(dir, AGG_DIVERGED_FILE)) return 0;
+  if (exists(dir, "DONE"))
+    return fail_msg(err, errsz, "%s: both DONE and %s (a run ends one way)", dir,
+                    AGG_DIVERGED_FILE);
+  char *path = join(dir, AGG_DIVERGED_FILE);
+  FILE *f = fopen(path, "r");
+  char buf[1024];
+  size_t n = 0;
+  if (f) {
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+  }
+  buf[n] = 0;
+  int rc = 0;
+  // exactly "diverged at step N: WHAT\n": one line, N digits, WHAT not empty
+  const char *p = buf + strlen("diverged at step "), *nl = memchr(buf, '\n', n);
+  size_t digits = 0;
+  if (!f) {
+    rc = fail_msg(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+  } else if (strlen(buf) != n || n == sizeof buf - 1 || !nl || nl != buf + n - 1 ||
+             strncmp(buf, "diverged at step ", strlen("diverged at step ")) ||
+             (digits = strspn(p, "0123456789")) == 0 || strncmp(p + digits, ": ", 2) ||
+             p + digits + 2 >= nl) {
+    rc = fail_msg(err, errsz, "%s:1: not one line 'diverged at step N: WHAT': '%.80s'", path,
+                  buf);
+  } else {
+    snprintf(why, whysz, "%.*s", (int)(nl - buf), buf);
+    rc = 1;
+  }
+  free(path);
+  return rc;
 }
 
 size_t agg_report_missing(const AggJobs *jobs, const char *eval, FILE *f) {
@@ -433,6 +468,7 @@ static AggGroup *set_group(AggSet *s, const char *label, const char *task) {
   g->task = xstrdup(task);
   g->run = NULL;
   g->n = 0;
+  g->diverged = 0;
   return g;
 }
 
@@ -460,6 +496,15 @@ int agg_set_load(AggSet *s, const AggJobs *jobs, const char *eval, char *err, si
     const AggJob *j = &jobs->job[i];
     if (agg_run_missing(j->dir, eval)) continue;
     if (agg_manifest_check(j->dir, j->task, j->seed, j->line, err, errsz)) return -1;
+    char why[1024];
+    int dv = agg_run_diverged(j->dir, why, sizeof why, err, errsz);
+    if (dv < 0) return -1;
+    if (dv) {
+      fail_warn("run %s %s seed %lu diverged (%s): left out, counted", j->label, j->task,
+                (unsigned long)j->seed, why);
+      set_group(s, j->label, j->task)->diverged++;
+      continue;
+    }
     char *path = join(j->dir, eval);
     AggCurve c;
     int rc = agg_curve_read(&c, path, err, errsz);
@@ -470,7 +515,7 @@ int agg_set_load(AggSet *s, const AggJobs *jobs, const char *eval, char *err, si
   size_t kept = 0;
   for (size_t i = 0; i < s->n; i++) {
     AggGroup *g = &s->group[i];
-    if (g->n == 0) {
+    if (g->n == 0 && g->diverged == 0) {
       fail_warn("no runs of %s %s: left out", g->label, g->task);
       free(g->label);
       free(g->task);
@@ -485,7 +530,7 @@ int agg_set_load(AggSet *s, const AggJobs *jobs, const char *eval, char *err, si
     }
     // final scores of runs with different budgets are compared as they are; say so (ARS's
     // seeds end up to an iteration apart: differences under 5% are not worth a word)
-    if (20 * (hi - lo) > hi)
+    if (g->n > 0 && 20 * (hi - lo) > hi)
       fail_warn("%s %s: the runs' last evaluations are at different steps (%lld to %lld)",
                 g->label, g->task, (long long)lo, (long long)hi);
     s->group[kept++] = *g;
@@ -549,6 +594,7 @@ size_t agg_group_curve(const AggGroup *g, AggPoint **pts, const AggOptions *o, R
 
 void agg_group_final(const AggGroup *g, AggSummary *out, const AggOptions *o, Rng *r) {
   out->runs = g->n;
+  out->diverged = g->diverged;
   if (g->n == 0) {
     out->mean = out->iqm = (Interval){NAN, NAN, NAN};
     return;
@@ -638,22 +684,30 @@ size_t agg_normalized(const AggSet *s, const AggRefs *refs, AggNorm **out, const
     for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(s->group[j].label, label);
     if (seen) continue;
     // this label's groups are its tasks: one stratum each, its seeds resampled within it
-    size_t S = 0, runs = 0;
+    size_t S = 0, runs = 0, diverged = 0;
     for (size_t j = i; j < s->n; j++) {
       const AggGroup *g = &s->group[j];
       const AggRef *ref = agg_refs_find(refs, g->task);
-      if (strcmp(g->label, label) || !ref || g->n == 0) continue;
+      if (strcmp(g->label, label) || !ref) continue;
+      diverged += g->diverged;
+      if (g->n == 0) continue;
       for (size_t k = 0; k < g->n; k++)
         x[runs + k] = agg_normalize(g->run[k].ret[g->run[k].n - 1], ref);
       runs += g->n;
       n[S++] = g->n;
     }
-    if (S == 0) continue;
+    if (S == 0 && diverged == 0) continue;
     AggNorm *a = &(*out)[nl++];
     a->label = label;
     a->tasks = S;
     a->runs = runs;
+    a->diverged = diverged;
     a->score.runs = runs;
+    a->score.diverged = diverged;
+    if (S == 0) {
+      a->score.mean = a->score.iqm = (Interval){NAN, NAN, NAN};
+      continue;
+    }
     boot(&a->score.mean, x, n, S, stats_mean, o, r);
     boot(&a->score.iqm, x, n, S, stats_iqm, o, r);
   }
@@ -703,8 +757,16 @@ static int text_write(Text *t, const char *dir, const char *name, char *err, siz
   return rc;
 }
 
+// a statistic of no runs (all diverged) is an empty cell, never a number
 static void csv_interval(FILE *f, const Interval *iv) {
-  fprintf(f, ",%.17g,%.17g,%.17g", iv->point, iv->lo, iv->hi);
+  if (isnan(iv->point)) fputs(",,,", f);
+  else fprintf(f, ",%.17g,%.17g,%.17g", iv->point, iv->lo, iv->hi);
+}
+
+// the seeds cell of a table: "4", or "4/5, 1 diverged"
+static void seeds_cell(FILE *f, const AggSummary *a) {
+  if (a->diverged == 0) fprintf(f, "%zu", a->runs);
+  else fprintf(f, "%zu/%zu, %zu diverged", a->runs, a->runs + a->diverged, a->diverged);
 }
 
 // a name in a Markdown table cell: '|' would end the cell
@@ -740,7 +802,8 @@ static void tex_name(FILE *f, const char *s) {
 }
 
 static void table_cell(FILE *f, const Interval *iv) {
-  fprintf(f, "%.1f [%.1f, %.1f]", iv->point, iv->lo, iv->hi);
+  if (isnan(iv->point)) fputs("all diverged", f);
+  else fprintf(f, "%.1f [%.1f, %.1f]", iv->point, iv->lo, iv->hi);
 }
 
 int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const AggOptions *o,
@@ -754,15 +817,15 @@ int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const A
   int rc = 0;
 
   FILE *f = text_open(&t);
-  fprintf(f, "label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi\n");
+  fprintf(f, "label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi,diverged\n");
   for (size_t i = 0; i < s->n; i++) {
     const AggGroup *g = &s->group[i];
     AggPoint *p;
     size_t np = agg_group_curve(g, &p, o, &r);
     for (size_t k = 0; k < np; k++)
-      fprintf(f, "%s,%s,%lld,%zu,%.17g,%.17g,%.17g,%.17g\n", g->label, g->task,
+      fprintf(f, "%s,%s,%lld,%zu,%.17g,%.17g,%.17g,%.17g,%zu\n", g->label, g->task,
               (long long)p[k].step, p[k].seeds, p[k].mean, p[k].iqm.point, p[k].iqm.lo,
-              p[k].iqm.hi);
+              p[k].iqm.hi, g->diverged);
     free(p);
   }
   if (text_write(&t, dir, "curves.csv", err, errsz)) return -1;
@@ -770,12 +833,12 @@ int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const A
   AggSummary *fin = xmalloc(s->n ? s->n : 1, sizeof *fin, "final scores");   // (groups)
   for (size_t i = 0; i < s->n; i++) agg_group_final(&s->group[i], &fin[i], o, &r);
   f = text_open(&t);
-  fprintf(f, "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi\n");
+  fprintf(f, "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged\n");
   for (size_t i = 0; i < s->n; i++) {
     fprintf(f, "%s,%s,%zu", s->group[i].label, s->group[i].task, fin[i].runs);
     csv_interval(f, &fin[i].mean);
     csv_interval(f, &fin[i].iqm);
-    fputc('\n', f);
+    fprintf(f, ",%zu\n", fin[i].diverged);
   }
   rc = text_write(&t, dir, "final.csv", err, errsz);
 
@@ -788,7 +851,9 @@ int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const A
       md_name(f, s->group[i].label);
       fputs(" | ", f);
       md_name(f, s->group[i].task);
-      fprintf(f, " | %zu | ", fin[i].runs);
+      fputs(" | ", f);
+      seeds_cell(f, &fin[i]);
+      fputs(" | ", f);
       table_cell(f, &fin[i].iqm);
       fputs(" | ", f);
       table_cell(f, &fin[i].mean);
@@ -804,7 +869,9 @@ int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const A
       tex_name(f, s->group[i].label);
       fputs(" & ", f);
       tex_name(f, s->group[i].task);
-      fprintf(f, " & %zu & ", fin[i].runs);
+      fputs(" & ", f);
+      seeds_cell(f, &fin[i]);
+      fputs(" & ", f);
       table_cell(f, &fin[i].iqm);
       fputs(" & ", f);
       table_cell(f, &fin[i].mean);
@@ -826,12 +893,12 @@ int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const A
     AggNorm *a;
     size_t na = agg_normalized(s, refs, &a, o, &r);
     f = text_open(&t);
-    fprintf(f, "label,tasks,runs,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi\n");
+    fprintf(f, "label,tasks,runs,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged\n");
     for (size_t i = 0; i < na; i++) {
       fprintf(f, "%s,%zu,%zu", a[i].label, a[i].tasks, a[i].runs);
       csv_interval(f, &a[i].score.mean);
       csv_interval(f, &a[i].score.iqm);
-      fputc('\n', f);
+      fprintf(f, ",%zu\n", a[i].diverged);
     }
     free(a);
     rc = text_write(&t, dir, "normalized.csv", err, errsz);

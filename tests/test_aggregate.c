@@ -580,14 +580,14 @@ Test(agg, output_files_exact) {
   cr_assert_eq(agg_write_all(&s, NULL, at("out/sub"), &opts, err, sizeof err), 0, "%s", err);
   char *t = slurp(at("out/sub/curves.csv"));
   cr_assert(t);
-  cr_assert_str_eq(t, "label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi\n"
-                      "demo_rl,Hop&per,1000,2,12.5,12.5,12.5,12.5\n"
-                      "a|b,T_1,1000,2,-3.5,-3.5,-3.5,-3.5\n");
+  cr_assert_str_eq(t, "label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi,diverged\n"
+                      "demo_rl,Hop&per,1000,2,12.5,12.5,12.5,12.5,0\n"
+                      "a|b,T_1,1000,2,-3.5,-3.5,-3.5,-3.5,0\n");
   free(t);
   t = slurp(at("out/sub/final.csv"));
-  cr_assert_str_eq(t, "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi\n"
-                      "demo_rl,Hop&per,2,12.5,12.5,12.5,12.5,12.5,12.5\n"
-                      "a|b,T_1,2,-3.5,-3.5,-3.5,-3.5,-3.5,-3.5\n");
+  cr_assert_str_eq(t, "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged\n"
+                      "demo_rl,Hop&per,2,12.5,12.5,12.5,12.5,12.5,12.5,0\n"
+                      "a|b,T_1,2,-3.5,-3.5,-3.5,-3.5,-3.5,-3.5,0\n");
   free(t);
   t = slurp(at("out/sub/final.md"));
   cr_assert_str_eq(t, "| label | task | seeds | IQM [lo, hi] | mean [lo, hi] |\n"
@@ -606,6 +606,139 @@ Test(agg, output_files_exact) {
   cr_assert_null(slurp(at("out/sub/normalized.csv")));
   cr_assert_null(slurp(at("out/sub/final.csv.tmp")));
   agg_set_free(&s);
+}
+
+// mark run name diverged: DIVERGED with this text, DONE removed
+static void diverge(const char *name, const char *text) {
+  char rel[128];
+  snprintf(rel, sizeof rel, "%s/DIVERGED", name);
+  put(rel, text);
+  snprintf(rel, sizeof rel, "%s/DONE", name);
+  remove(at(rel));
+}
+
+// A diverged run is an outcome: left out of every statistic, counted per group and label, and a
+// group of diverged runs only has no score (empty cells, "all diverged"), never 0.
+Test(agg, diverged_runs_counted_never_averaged) {
+  mkfinal("a1", 4), mkfinal("a2", 6), mkfinal("a3", 1000);
+  mkfinal("b1", 7), mkfinal("b2", 8);
+  mkfinal("c1", 3);
+  const char *lines[] = {"x T 1 a1", "x T 2 a2", "x T 3 a3", "y T 1 b1", "y T 2 b2",
+                         "y U 1 c1"};
+  jobs_file("jobs", lines, 6);
+  diverge("a3", "diverged at step 120: Q loss is nan\n");
+  diverge("b1", "diverged at step 0: observation 3 is inf\n");
+  diverge("b2", "diverged at step 5: actor parameter is nan\n");
+  // not missing, and the reason read back
+  cr_assert_null(agg_run_missing(at("a3"), AGG_EVAL_FILE));
+  char why[256];
+  cr_assert_eq(agg_run_diverged(at("a3"), why, sizeof why, err, sizeof err), 1, "%s", err);
+  cr_assert_str_eq(why, "diverged at step 120: Q loss is nan");
+  cr_assert_eq(agg_run_diverged(at("a1"), why, sizeof why, err, sizeof err), 0);
+  AggSet set;
+  load(&set, "jobs");
+  cr_assert_eq(set.n, 3, "the group of diverged runs only is kept");
+  const AggGroup *x = agg_set_find(&set, "x", "T"), *y = agg_set_find(&set, "y", "T");
+  cr_assert(x && y);
+  cr_assert_eq(x->n, 2);
+  cr_assert_eq(x->diverged, 1);
+  cr_assert_eq(y->n, 0);
+  cr_assert_eq(y->diverged, 2);
+  Rng r;
+  rng_init(&r, 0, RNG_STREAM_BOOTSTRAP);
+  AggSummary sx, sy;
+  agg_group_final(x, &sx, &opts, &r);
+  agg_group_final(y, &sy, &opts, &r);
+  // 4 and 6, not the diverged run's 1000
+  NEAR(sx.mean.point, 5.0, 0.0);
+  cr_assert_eq(sx.runs, 2);
+  cr_assert_eq(sx.diverged, 1);
+  cr_assert(isnan(sy.mean.point) && isnan(sy.iqm.hi), "no mean of no runs");
+  AggPoint *p;
+  cr_assert_eq(agg_group_curve(y, &p, &opts, &r), 0);
+  free(p);
+
+  put("ref.txt", "T 0 10\nU 0 10\n");
+  AggRefs refs;
+  cr_assert_eq(agg_refs_read(&refs, at("ref.txt"), err, sizeof err), 0, "%s", err);
+  cr_assert_eq(agg_write_all(&set, &refs, at("out"), &opts, err, sizeof err), 0, "%s", err);
+  char *t = slurp(at("out/final.csv"));
+  cr_assert(strstr(t, "\nx,T,2,5,"), "%s", t);
+  cr_assert(strstr(t, ",1\ny,T,0,,,,,,,2\ny,U,1,3,3,3,3,3,3,0\n"), "%s", t);
+  free(t);
+  t = slurp(at("out/final.md"));
+  cr_assert(strstr(t, "| x | T | 2/3, 1 diverged | 5.0 ["), "%s", t);
+  cr_assert(strstr(t, "| y | T | 0/2, 2 diverged | all diverged | all diverged |\n"), "%s", t);
+  cr_assert(strstr(t, "| y | U | 1 | 3.0 [3.0, 3.0] |"), "%s", t);
+  free(t);
+  t = slurp(at("out/final.tex"));
+  cr_assert(strstr(t, "y & T & 0/2, 2 diverged & all diverged & all diverged \\\\\n"), "%s", t);
+  free(t);
+  t = slurp(at("out/curves.csv"));
+  cr_assert(strstr(t, "x,T,1000,2,5,5,") && !strstr(t, "y,T,"), "%s", t);
+  cr_assert(strstr(t, ",1\n"), "the curve rows count the diverged run: %s", t);
+  free(t);
+  // y: T's two diverged, U's one run (0.3); x: T's 0.4 and 0.6 and one diverged
+  t = slurp(at("out/normalized.csv"));
+  cr_assert(strstr(t, "\nx,1,2,0.5,"), "%s", t);
+  cr_assert(strstr(t, "\ny,1,1,0.29999999999999999,"), "%s", t);
+  cr_assert(strstr(t, ",2\n"), "%s", t);
+  free(t);
+  agg_refs_free(&refs);
+  agg_set_free(&set);
+
+  // every run of a label diverged: a normalized.csv row without scores
+  AggSet s2;
+  agg_set_init(&s2);
+  one(&s2, "z", "U", 5);
+  const char *zl[] = {"w T 1 b1", "w T 2 b2"};
+  jobs_file("jobs2", zl, 2);
+  diverge("b1", "diverged at step 0: observation 3 is inf\n");
+  diverge("b2", "diverged at step 5: actor parameter is nan\n");
+  AggJobs jobs;
+  cr_assert_eq(agg_jobs_read(&jobs, at("jobs2"), err, sizeof err), 0, "%s", err);
+  cr_assert_eq(agg_set_load(&s2, &jobs, AGG_EVAL_FILE, err, sizeof err), 0, "%s", err);
+  agg_jobs_free(&jobs);
+  cr_assert_eq(agg_refs_read(&refs, at("ref.txt"), err, sizeof err), 0, "%s", err);
+  cr_assert_eq(agg_write_all(&s2, &refs, at("out2"), &opts, err, sizeof err), 0, "%s", err);
+  t = slurp(at("out2/normalized.csv"));
+  cr_assert(strstr(t, "\nw,0,0,,,,,,,2\n"), "%s", t);
+  free(t);
+  agg_refs_free(&refs);
+  agg_set_free(&s2);
+}
+
+// DIVERGED must be the one line the programs write, and a run ends one way
+Test(agg, diverged_file_checked) {
+  static const char *const bad[] = {"", "diverged at step 12: nan", "diverged at step 12:\n",
+                                    "diverged at step : x\n", "diverged at step 1: a\nb\n",
+                                    "Diverged at step 1: a\n", "diverged at step -1: a\n",
+                                    "diverged at step 1 x\n"};
+  mkfinal("r", 1);
+  const char *lines[] = {"x T 1 r"};
+  jobs_file("jobs", lines, 1);
+  char why[64];
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    diverge("r", bad[i]);
+    cr_assert_eq(agg_run_diverged(at("r"), why, sizeof why, err, sizeof err), -1, "accepted '%s'",
+                 bad[i]);
+    char want[256];
+    snprintf(want, sizeof want, "%s:1: not one line 'diverged at step N: WHAT'", at("r/DIVERGED"));
+    cr_assert(strstr(err, want), "'%s' lacks '%s'", err, want);
+    // and agg_set_load stops on it
+    AggJobs jobs;
+    cr_assert_eq(agg_jobs_read(&jobs, at("jobs"), err, sizeof err), 0, "%s", err);
+    AggSet set;
+    agg_set_init(&set);
+    cr_assert_eq(agg_set_load(&set, &jobs, AGG_EVAL_FILE, err, sizeof err), -1);
+    cr_assert(strstr(err, want), "'%s' lacks '%s'", err, want);
+    agg_set_free(&set);
+    agg_jobs_free(&jobs);
+  }
+  put("r/DIVERGED", "diverged at step 3: x\n");
+  put("r/DONE", "");
+  cr_assert_eq(agg_run_diverged(at("r"), why, sizeof why, err, sizeof err), -1);
+  cr_assert(strstr(err, ": both DONE and DIVERGED"), "%s", err);
 }
 
 static void write_varied(const char *out, uint32_t seed, const AggRefs *refs) {
