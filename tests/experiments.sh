@@ -275,4 +275,31 @@ expect 2 "expand: $T/bad3.recipe:1: a Hopper: sac: --set: unknown key 'hidden_si
   expand smoke "$T/r2" "$T/bad3.recipe"
 expect 2 "expand: unknown profile 'huge' (the profiles: smoke quick paper)" expand huge "$T/r2"
 [ -e "$T/r2" ] && fail "a refused expansion wrote $T/r2"
+# nothing written on any error: a bad line after good recipes and lines, a missing preset (also
+# without --check), a missing program, an unwritable figure directory after a good figure
+printf 'run a sac Hopper\nseeds * * 2\nrun b sac Walker2d\nsteps smoke b ten\n' >bad5.recipe
+expect 2 "expand: bad5.recipe:4: steps \"ten\"" expand smoke "$T/r2" main bad5.recipe
+printf 'run a demorl Hopper --config {src}/algorithms/demorl/nope.ini\n' >bad6.recipe
+expect 2 "expand: bad6.recipe:1: --config $MB_SRCDIR/algorithms/demorl/nope.ini: no such file" \
+  "$x/expand" --bin "$MB_BUILDDIR" --src "$MB_SRCDIR" smoke "$T/r2" main bad6.recipe
+printf 'run a sac Hopper\nargs * a --config=/no/such.ini\n' >bad7.recipe
+expect 2 "expand: bad7.recipe:2: --config /no/such.ini: no such file" expand smoke "$T/r2" bad7.recipe
+printf 'run a nosuchprog Hopper\n' >bad8.recipe
+expect 2 "expand: bad8.recipe:1: program $MB_BUILDDIR/algorithms/nosuchprog/nosuchprog not found" \
+  expand smoke "$T/r2" main bad8.recipe
+[ -e "$T/r2" ] && fail "a refused expansion wrote $T/r2"
+mkdir r4 && : >r4/ars
+expect 2 "expand: cannot create $T/r4/ars (nothing written)" expand smoke "$T/r4" main ars
+[ "$(ls -A r4)" = ars ] || fail "a refused expansion left in r4: $(ls -A r4)"
+: >r5
+expect 2 "expand: cannot create $T/r5/sub (nothing written)" expand smoke "$T/r5/sub" main
+# into an expanded directory whose figure directory became unwritable: the old files stay as
+# they were, no temporary file is left
+expand smoke "$T/r6" main ars >/dev/null 2>&1 || fail "expand smoke r6"
+cp -r r6 r6.keep
+rm -r r6/ars && : >r6/ars
+expect 2 "expand: cannot create $T/r6/ars (nothing written)" expand smoke "$T/r6" main ars layer
+cmp -s r6/commands.txt r6.keep/commands.txt || fail "a refused expansion changed commands.txt"
+[ -z "$(find r6 -name '.expand.*')" ] || fail "temporary files left: $(find r6 -name '.expand.*')"
+[ -e r6/layer ] && fail "a refused expansion made r6/layer"
 echo "ok: bad recipes and profiles are refused"
