@@ -153,12 +153,47 @@ const char *agg_run_missing(const char *dir, const char *eval) {
   static char why[320];
   struct stat st;
   if (stat(dir, &st) || !S_ISDIR(st.st_mode)) return "no directory";
+  if (exists(dir, AGG_DIVERGED_FILE)) return NULL;
   if (!exists(dir, "DONE")) return "no DONE";
   if (!exists(dir, eval)) {
     snprintf(why, sizeof why, "no %s", eval);
     return why;
   }
   return NULL;
+}
+
+int agg_run_diverged(const char *dir, char *why, size_t whysz, char *err, size_t errsz) {
+  if (!exists(dir, AGG_DIVERGED_FILE)) return 0;
+  if (exists(dir, "DONE"))
+    return fail_msg(err, errsz, "%s: both DONE and %s (a run ends one way)", dir,
+                    AGG_DIVERGED_FILE);
+  char *path = join(dir, AGG_DIVERGED_FILE);
+  FILE *f = fopen(path, "r");
+  char buf[1024];
+  size_t n = 0;
+  if (f) {
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+  }
+  buf[n] = 0;
+  int rc = 0;
+  // exactly "diverged at step N: WHAT\n": one line, N digits, WHAT not empty
+  const char *p = buf + strlen("diverged at step "), *nl = memchr(buf, '\n', n);
+  size_t digits = 0;
+  if (!f) {
+    rc = fail_msg(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+  } else if (strlen(buf) != n || n == sizeof buf - 1 || !nl || nl != buf + n - 1 ||
+             strncmp(buf, "diverged at step ", strlen("diverged at step ")) ||
+             (digits = strspn(p, "0123456789")) == 0 || strncmp(p + digits, ": ", 2) ||
+             p + digits + 2 >= nl) {
+    rc = fail_msg(err, errsz, "%s:1: not one line 'diverged at step N: WHAT': '%.80s'", path,
+                  buf);
+  } else {
+    snprintf(why, whysz, "%.*s", (int)(nl - buf), buf);
+    rc = 1;
+  }
+  free(path);
+  return rc;
 }
 
 size_t agg_report_missing(const AggJobs *jobs, const char *eval, FILE *f) {
@@ -172,6 +207,81 @@ size_t agg_report_missing(const AggJobs *jobs, const char *eval, FILE *f) {
     missing++;
   }
   return missing;
+}
+
+static char *trim(char *s) {
+  while (*s == ' ' || *s == '\t') s++;
+  size_t n = strlen(s);
+  while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+    s[--n] = 0;
+  return s;
+}
+
+int agg_manifest_check(const char *dir, const char *task, uint32_t seed, int job_line,
+                       char *err, size_t errsz) {
+  char *path = join(dir, "manifest.ini");
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    int rc = fail_msg(err, errsz, "%s: cannot open: %s (every run writes one)", path,
+                      strerror(errno));
+    free(path);
+    return rc;
+  }
+  // the few keys read, with inih's rules: [section], key = value, ';' comments after a blank
+  enum { PROGRAM, ENV, SEED, NKEYS };
+  static const char *const sec[NKEYS] = {"meta", "run", "run"};
+  static const char *const key[NKEYS] = {"program", "env", "seed"};
+  char *val[NKEYS] = {NULL, NULL, NULL};
+  int at[NKEYS] = {0, 0, 0};
+  char *line = NULL, section[64] = "";
+  size_t cap = 0;
+  int lineno = 0, rc = 0;
+  while (rc == 0 && getline(&line, &cap, f) >= 0) {
+    lineno++;
+    char *s = trim(line);
+    if (!*s || *s == ';' || *s == '#') continue;
+    if (*s == '[') {
+      char *end = strchr(s, ']');
+      snprintf(section, sizeof section, "%.*s", end ? (int)(end - s - 1) : 0, s + 1);
+      continue;
+    }
+    char *eq = strchr(s, '=');
+    if (!eq) continue;   // not ours to judge: the programs read their manifests themselves
+    *eq = 0;
+    char *k = trim(s), *v = eq + 1;
+    for (char *c = v; *c; c++)
+      if (*c == ';' && (c == v || c[-1] == ' ' || c[-1] == '\t')) {
+        *c = 0;
+        break;
+      }
+    v = trim(v);
+    for (int i = 0; i < NKEYS; i++) {
+      if (strcmp(section, sec[i]) || strcmp(k, key[i])) continue;
+      if (val[i])
+        rc = fail_msg(err, errsz, "%s:%d: [%s] %s given twice (line %d)", path, lineno, sec[i],
+                      key[i], at[i]);
+      else
+        val[i] = xstrdup(v), at[i] = lineno;
+    }
+  }
+  if (rc == 0 && ferror(f)) rc = fail_msg(err, errsz, "%s: cannot read: %s", path, strerror(errno));
+  fclose(f);
+  free(line);
+  for (int i = 0; i < NKEYS && rc == 0; i++)
+    if (!val[i] || !*val[i])
+      rc = fail_msg(err, errsz, "%s: no [%s] %s (not a run's manifest)", path, sec[i], key[i]);
+  // the job list's names are what the runs are grouped and labelled by: a run of another task or
+  // seed under them would mix data silently
+  if (rc == 0 && strcmp(val[ENV], task))
+    rc = fail_msg(err, errsz, "%s:%d: env = %s, but the job list (line %d) runs %s", path,
+                  at[ENV], val[ENV], job_line, task);
+  uint64_t sd;
+  if (rc == 0 && (agg_parse_uint(val[SEED], UINT32_MAX, &sd) || sd != seed))
+    rc = fail_msg(err, errsz, "%s:%d: seed = %s, but the job list (line %d) has seed %lu", path,
+                  at[SEED], val[SEED], job_line, (unsigned long)seed);
+  for (int i = 0; i < NKEYS; i++) free(val[i]);
+  free(path);
+  return rc;
 }
 
 // ---- one run ----
@@ -200,8 +310,10 @@ int agg_curve_read(AggCurve *c, const char *path, char *err, size_t errsz) {
   int lineno = 0, rc = 0;
   ssize_t len;
   uint64_t eval = 0;     // index of the evaluation being read
+  uint64_t episode = 0;  // its last episode index
   double sum = 0.0;      // of its returns, in file order
   long long count = 0;   // its rows
+  long long per = 0;     // rows of the first evaluation: every evaluation has as many
   while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
     lineno++;
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
@@ -235,40 +347,75 @@ int agg_curve_read(AggCurve *c, const char *path, char *err, size_t errsz) {
                       real ? "a number" : "a non-negative integer", fld[i]);
     }
     if (rc) break;
-    if (!isfinite(d[3])) {
-      rc = fail_msg(err, errsz, "%s:%d: return is not finite: '%s'", path, lineno, fld[3]);
-      break;
-    }
+    // the programs write finite numbers only: anything else is a damaged file
+    for (int i = 3; i <= 5 && rc == 0; i += 2)
+      if (!isfinite(d[i]))
+        rc = fail_msg(err, errsz, "%s:%d: %s is not finite: '%s'", path, lineno, cols[i], fld[i]);
+    if (rc == 0 && v[4] == 0)
+      rc = fail_msg(err, errsz, "%s:%d: length 0 (an episode has at least one step)", path,
+                    lineno);
+    if (rc) break;
     int64_t step = (int64_t)v[0];
+    // envs/episodes.c writes evaluation 0, 1, 2, ... (run->eval_index), each as episodes 0, 1,
+    // ..., E - 1 at one step, the steps strictly increasing: a repeated, lost or moved row
+    // breaks that order and is named here instead of being averaged in
     if (c->n > 0 && v[1] == eval) {
       // another episode of the same evaluation
-      if (step != c->step[c->n - 1])
+      if (v[2] != episode + 1)
+        rc = fail_msg(err, errsz, "%s:%d: episode %llu after episode %llu of evaluation %llu "
+                      "(expected %llu: a repeated or lost row)", path, lineno,
+                      (unsigned long long)v[2], (unsigned long long)episode,
+                      (unsigned long long)eval, (unsigned long long)episode + 1);
+      else if (step != c->step[c->n - 1])
         rc = fail_msg(err, errsz, "%s:%d: step %lld in evaluation %llu, which is at step %lld",
                       path, lineno, (long long)step, (unsigned long long)eval,
                       (long long)c->step[c->n - 1]);
+      if (rc) break;
+      episode = v[2];
       sum += d[3];
       count++;
       continue;
     }
+    if (c->n == 0 && v[1] != 0)
+      rc = fail_msg(err, errsz, "%s:%d: the first evaluation is %llu (expected 0)", path, lineno,
+                    (unsigned long long)v[1]);
     if (c->n > 0) {
       int64_t prev = c->step[c->n - 1];
+      if (c->n == 1) per = count;
       if (v[1] < eval)
         rc = fail_msg(err, errsz, "%s:%d: evaluation index %llu after %llu", path, lineno,
                       (unsigned long long)v[1], (unsigned long long)eval);
+      else if (v[1] != eval + 1)
+        rc = fail_msg(err, errsz, "%s:%d: evaluation %llu after %llu (expected %llu: lost rows)",
+                      path, lineno, (unsigned long long)v[1], (unsigned long long)eval,
+                      (unsigned long long)eval + 1);
       else if (step < prev)
         rc = fail_msg(err, errsz, "%s:%d: step %lld decreases (previous evaluation at %lld)",
                       path, lineno, (long long)step, (long long)prev);
       else if (step == prev)
         rc = fail_msg(err, errsz, "%s:%d: evaluation %llu repeats step %lld", path, lineno,
                       (unsigned long long)v[1], (long long)step);
+      else if (count != per)
+        rc = fail_msg(err, errsz, "%s:%d: evaluation %llu has %lld episodes, evaluation 0 has "
+                      "%lld (lost or repeated rows)", path, lineno - 1, (unsigned long long)eval,
+                      count, per);
       if (rc) break;
       c->ret[c->n - 1] = sum / (double)count;
     }
+    if (rc == 0 && v[2] != 0)
+      rc = fail_msg(err, errsz, "%s:%d: evaluation %llu starts at episode %llu (expected 0)",
+                    path, lineno, (unsigned long long)v[1], (unsigned long long)v[2]);
+    if (rc) break;
     curve_push(c, &room, step);
     eval = v[1];
+    episode = 0;
     sum = d[3];
     count = 1;
   }
+  // the last evaluation complete too
+  if (rc == 0 && c->n > 1 && count != per)
+    rc = fail_msg(err, errsz, "%s:%d: evaluation %llu has %lld episodes, evaluation 0 has %lld "
+                  "(lost or repeated rows)", path, lineno, (unsigned long long)eval, count, per);
   if (rc == 0 && ferror(f)) rc = fail_msg(err, errsz, "%s: cannot read: %s", path, strerror(errno));
   free(line);
   fclose(f);
@@ -321,6 +468,7 @@ static AggGroup *set_group(AggSet *s, const char *label, const char *task) {
   g->task = xstrdup(task);
   g->run = NULL;
   g->n = 0;
+  g->diverged = 0;
   return g;
 }
 
@@ -347,6 +495,16 @@ int agg_set_load(AggSet *s, const AggJobs *jobs, const char *eval, char *err, si
   for (size_t i = 0; i < jobs->n; i++) {
     const AggJob *j = &jobs->job[i];
     if (agg_run_missing(j->dir, eval)) continue;
+    if (agg_manifest_check(j->dir, j->task, j->seed, j->line, err, errsz)) return -1;
+    char why[1024];
+    int dv = agg_run_diverged(j->dir, why, sizeof why, err, errsz);
+    if (dv < 0) return -1;
+    if (dv) {
+      fail_warn("run %s %s seed %lu diverged (%s): left out, counted", j->label, j->task,
+                (unsigned long)j->seed, why);
+      set_group(s, j->label, j->task)->diverged++;
+      continue;
+    }
     char *path = join(j->dir, eval);
     AggCurve c;
     int rc = agg_curve_read(&c, path, err, errsz);
@@ -357,7 +515,7 @@ int agg_set_load(AggSet *s, const AggJobs *jobs, const char *eval, char *err, si
   size_t kept = 0;
   for (size_t i = 0; i < s->n; i++) {
     AggGroup *g = &s->group[i];
-    if (g->n == 0) {
+    if (g->n == 0 && g->diverged == 0) {
       fail_warn("no runs of %s %s: left out", g->label, g->task);
       free(g->label);
       free(g->task);
@@ -372,7 +530,7 @@ int agg_set_load(AggSet *s, const AggJobs *jobs, const char *eval, char *err, si
     }
     // final scores of runs with different budgets are compared as they are; say so (ARS's
     // seeds end up to an iteration apart: differences under 5% are not worth a word)
-    if (20 * (hi - lo) > hi)
+    if (g->n > 0 && 20 * (hi - lo) > hi)
       fail_warn("%s %s: the runs' last evaluations are at different steps (%lld to %lld)",
                 g->label, g->task, (long long)lo, (long long)hi);
     s->group[kept++] = *g;
@@ -436,6 +594,7 @@ size_t agg_group_curve(const AggGroup *g, AggPoint **pts, const AggOptions *o, R
 
 void agg_group_final(const AggGroup *g, AggSummary *out, const AggOptions *o, Rng *r) {
   out->runs = g->n;
+  out->diverged = g->diverged;
   if (g->n == 0) {
     out->mean = out->iqm = (Interval){NAN, NAN, NAN};
     return;
@@ -525,22 +684,30 @@ size_t agg_normalized(const AggSet *s, const AggRefs *refs, AggNorm **out, const
     for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(s->group[j].label, label);
     if (seen) continue;
     // this label's groups are its tasks: one stratum each, its seeds resampled within it
-    size_t S = 0, runs = 0;
+    size_t S = 0, runs = 0, diverged = 0;
     for (size_t j = i; j < s->n; j++) {
       const AggGroup *g = &s->group[j];
       const AggRef *ref = agg_refs_find(refs, g->task);
-      if (strcmp(g->label, label) || !ref || g->n == 0) continue;
+      if (strcmp(g->label, label) || !ref) continue;
+      diverged += g->diverged;
+      if (g->n == 0) continue;
       for (size_t k = 0; k < g->n; k++)
         x[runs + k] = agg_normalize(g->run[k].ret[g->run[k].n - 1], ref);
       runs += g->n;
       n[S++] = g->n;
     }
-    if (S == 0) continue;
+    if (S == 0 && diverged == 0) continue;
     AggNorm *a = &(*out)[nl++];
     a->label = label;
     a->tasks = S;
     a->runs = runs;
+    a->diverged = diverged;
     a->score.runs = runs;
+    a->score.diverged = diverged;
+    if (S == 0) {
+      a->score.mean = a->score.iqm = (Interval){NAN, NAN, NAN};
+      continue;
+    }
     boot(&a->score.mean, x, n, S, stats_mean, o, r);
     boot(&a->score.iqm, x, n, S, stats_iqm, o, r);
   }
@@ -590,8 +757,16 @@ static int text_write(Text *t, const char *dir, const char *name, char *err, siz
   return rc;
 }
 
+// a statistic of no runs (all diverged) is an empty cell, never a number
 static void csv_interval(FILE *f, const Interval *iv) {
-  fprintf(f, ",%.17g,%.17g,%.17g", iv->point, iv->lo, iv->hi);
+  if (isnan(iv->point)) fputs(",,,", f);
+  else fprintf(f, ",%.17g,%.17g,%.17g", iv->point, iv->lo, iv->hi);
+}
+
+// the seeds cell of a table: "4", or "4/5, 1 diverged"
+static void seeds_cell(FILE *f, const AggSummary *a) {
+  if (a->diverged == 0) fprintf(f, "%zu", a->runs);
+  else fprintf(f, "%zu/%zu, %zu diverged", a->runs, a->runs + a->diverged, a->diverged);
 }
 
 // a name in a Markdown table cell: '|' would end the cell
@@ -627,7 +802,8 @@ static void tex_name(FILE *f, const char *s) {
 }
 
 static void table_cell(FILE *f, const Interval *iv) {
-  fprintf(f, "%.1f [%.1f, %.1f]", iv->point, iv->lo, iv->hi);
+  if (isnan(iv->point)) fputs("all diverged", f);
+  else fprintf(f, "%.1f [%.1f, %.1f]", iv->point, iv->lo, iv->hi);
 }
 
 int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const AggOptions *o,
@@ -641,15 +817,15 @@ int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const A
   int rc = 0;
 
   FILE *f = text_open(&t);
-  fprintf(f, "label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi\n");
+  fprintf(f, "label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi,diverged\n");
   for (size_t i = 0; i < s->n; i++) {
     const AggGroup *g = &s->group[i];
     AggPoint *p;
     size_t np = agg_group_curve(g, &p, o, &r);
     for (size_t k = 0; k < np; k++)
-      fprintf(f, "%s,%s,%lld,%zu,%.17g,%.17g,%.17g,%.17g\n", g->label, g->task,
+      fprintf(f, "%s,%s,%lld,%zu,%.17g,%.17g,%.17g,%.17g,%zu\n", g->label, g->task,
               (long long)p[k].step, p[k].seeds, p[k].mean, p[k].iqm.point, p[k].iqm.lo,
-              p[k].iqm.hi);
+              p[k].iqm.hi, g->diverged);
     free(p);
   }
   if (text_write(&t, dir, "curves.csv", err, errsz)) return -1;
@@ -657,12 +833,12 @@ int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const A
   AggSummary *fin = xmalloc(s->n ? s->n : 1, sizeof *fin, "final scores");   // (groups)
   for (size_t i = 0; i < s->n; i++) agg_group_final(&s->group[i], &fin[i], o, &r);
   f = text_open(&t);
-  fprintf(f, "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi\n");
+  fprintf(f, "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged\n");
   for (size_t i = 0; i < s->n; i++) {
     fprintf(f, "%s,%s,%zu", s->group[i].label, s->group[i].task, fin[i].runs);
     csv_interval(f, &fin[i].mean);
     csv_interval(f, &fin[i].iqm);
-    fputc('\n', f);
+    fprintf(f, ",%zu\n", fin[i].diverged);
   }
   rc = text_write(&t, dir, "final.csv", err, errsz);
 
@@ -675,7 +851,9 @@ int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const A
       md_name(f, s->group[i].label);
       fputs(" | ", f);
       md_name(f, s->group[i].task);
-      fprintf(f, " | %zu | ", fin[i].runs);
+      fputs(" | ", f);
+      seeds_cell(f, &fin[i]);
+      fputs(" | ", f);
       table_cell(f, &fin[i].iqm);
       fputs(" | ", f);
       table_cell(f, &fin[i].mean);
@@ -691,7 +869,9 @@ int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const A
       tex_name(f, s->group[i].label);
       fputs(" & ", f);
       tex_name(f, s->group[i].task);
-      fprintf(f, " & %zu & ", fin[i].runs);
+      fputs(" & ", f);
+      seeds_cell(f, &fin[i]);
+      fputs(" & ", f);
       table_cell(f, &fin[i].iqm);
       fputs(" & ", f);
       table_cell(f, &fin[i].mean);
@@ -713,12 +893,12 @@ int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const A
     AggNorm *a;
     size_t na = agg_normalized(s, refs, &a, o, &r);
     f = text_open(&t);
-    fprintf(f, "label,tasks,runs,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi\n");
+    fprintf(f, "label,tasks,runs,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged\n");
     for (size_t i = 0; i < na; i++) {
       fprintf(f, "%s,%zu,%zu", a[i].label, a[i].tasks, a[i].runs);
       csv_interval(f, &a[i].score.mean);
       csv_interval(f, &a[i].score.iqm);
-      fputc('\n', f);
+      fprintf(f, ",%zu\n", a[i].diverged);
     }
     free(a);
     rc = text_write(&t, dir, "normalized.csv", err, errsz);

@@ -50,14 +50,33 @@ void agg_jobs_free(AggJobs *jobs);
 // A usable evaluation log name: a bare file name (not empty, no '/', not . or ..).
 int agg_eval_name_ok(const char *name);
 
+// A run whose parameters, losses or observations stopped being finite writes DIR/DIVERGED
+// (atomically) instead of DONE and exits 1: exactly one line `diverged at step N: WHAT\n` (N an
+// integer, WHAT text). It is an outcome, not a missing run: it is left out of every mean, IQM and
+// curve and counted in the group's `diverged` column.
+#define AGG_DIVERGED_FILE "DIVERGED"
+
 // Why a run directory cannot be aggregated from its log `eval` (a file name, e.g.
 // AGG_EVAL_FILE): "no directory", "no DONE" or "no EVAL" (e.g. "no eval.csv"), in a static
-// buffer valid until the next call; NULL when the run has both DONE and that log.
+// buffer valid until the next call; NULL when the run has both DONE and that log, or has
+// DIVERGED (agg_run_diverged tells the two apart).
 const char *agg_run_missing(const char *dir, const char *eval);
+
+// 0 when DIR has no DIVERGED; 1 when it has, with its line (without the newline) in why; -1 with
+// err `DIR/DIVERGED:1: what` when the file is not that one line, or `DIR: ...` when DIR has DONE
+// too (a run ends one way).
+int agg_run_diverged(const char *dir, char *why, size_t whysz, char *err, size_t errsz);
 
 // Print `PROG: missing run LABEL TASK seed N: DIR (why)` to f for every run agg_run_missing
 // finds incomplete; returns their number.
 size_t agg_report_missing(const AggJobs *jobs, const char *eval, FILE *f);
+
+// Check that DIR/manifest.ini is the record of a run of `task` with `seed` (the job list's, at
+// line job_line): [meta] program present, [run] env == task and [run] seed == seed. A missing
+// file or key, a key given twice in its section, or a value that disagrees is an error
+// `FILE:LINE: what`.
+int agg_manifest_check(const char *dir, const char *task, uint32_t seed, int job_line,
+                       char *err, size_t errsz);
 
 // ---- one run ----
 
@@ -72,9 +91,13 @@ typedef struct {
 } AggCurve;
 
 // Read an evaluation log such as eval.csv (header step,eval,episode,return,length,wall_s; rows
-// grouped by `eval`). A bad header, a wrong column count, a field that does not parse, a
-// non-finite return, a step that decreases (or repeats in a new evaluation, or changes within
-// one), an evaluation index that goes back, or a file without rows is an error `PATH:LINE: what`.
+// grouped by `eval`). The rows must be what envs/episodes.c writes: evaluations 0, 1, 2, ...,
+// each of episodes 0, 1, ..., E - 1 (the same E in every evaluation) at one step, the steps
+// strictly increasing. A bad header, a wrong column count, a field that does not parse, a
+// non-finite return or wall_s, a length of 0, a step that decreases (or repeats in a new
+// evaluation, or changes within one), an evaluation or episode index out of that order (a
+// repeated or lost row), an evaluation with another number of episodes than the first, or a
+// file without rows is an error `PATH:LINE: what`.
 int agg_curve_read(AggCurve *c, const char *path, char *err, size_t errsz);
 void agg_curve_free(AggCurve *c);
 
@@ -84,6 +107,7 @@ typedef struct {
   char *label, *task;
   AggCurve *run;   // (n) in job-list order
   size_t n;
+  size_t diverged;   // runs of the group that diverged (no curve: left out of every statistic)
 } AggGroup;
 
 typedef struct {
@@ -102,9 +126,12 @@ void agg_set_add(AggSet *s, const char *label, const char *task, AggCurve *c);
 const AggGroup *agg_set_find(const AggSet *s, const char *label, const char *task);
 
 // Read the curve of every job whose run is complete (agg_run_missing is NULL) from its log
-// DIR/eval into groups, in order of the groups' first lines in the job list. A group left
-// without runs is left out, and a group whose runs' last evaluations differ by more than 5% of
-// the steps is kept; a warning names either. Returns 0, or -1 with the first log's error.
+// DIR/eval, after agg_manifest_check of its directory, into groups, in order of the groups'
+// first lines in the job list. A group left without runs is left out, and a group whose runs'
+// last evaluations differ by more than 5% of the steps is kept; a warning names either. A run
+// with DIVERGED (after agg_manifest_check) is counted in its group's `diverged` with a warning
+// naming it, and its logs are not read; a group whose runs all diverged is kept (its statistics
+// are NaN, its tables say so). Returns 0, or -1 with the first run's error.
 int agg_set_load(AggSet *s, const AggJobs *jobs, const char *eval, char *err, size_t errsz);
 
 // ---- statistics ----
@@ -131,7 +158,8 @@ typedef struct {
 size_t agg_group_curve(const AggGroup *g, AggPoint **pts, const AggOptions *o, Rng *r);
 
 typedef struct {
-  size_t runs;
+  size_t runs;       // used: the group's runs that did not diverge
+  size_t diverged;   // left out; with runs == 0 the intervals are NaN
   Interval mean, iqm;
 } AggSummary;
 
@@ -162,13 +190,15 @@ double agg_normalize(double x, const AggRef *ref);
 
 typedef struct {
   const char *label;   // borrowed from the set
-  size_t tasks, runs;  // tasks with a reference, and their runs
-  AggSummary score;    // over the normalised final scores, strata = tasks
+  size_t tasks, runs;  // tasks with a reference and runs, and their runs
+  size_t diverged;     // runs of the label's tasks with a reference that diverged
+  AggSummary score;    // over the normalised final scores, strata = tasks (NaN without runs)
 } AggNorm;
 
 // Per label (first-appearance order), the normalised final scores pooled over its tasks that
 // have a reference, with a bootstrap stratified by task (seeds resampled within each task; the
-// mean's, then the IQM's). Labels with no such task are left out. Writes *out (malloc'd; free it)
+// mean's, then the IQM's). Labels with no such task are left out; a label whose runs on them all
+// diverged has tasks = runs = 0 and NaN scores. Writes *out (malloc'd; free it)
 // and returns the number of labels.
 size_t agg_normalized(const AggSet *s, const AggRefs *refs, AggNorm **out, const AggOptions *o,
                       Rng *r);
@@ -177,7 +207,11 @@ size_t agg_normalized(const AggSet *s, const AggRefs *refs, AggNorm **out, const
 
 // Write curves.csv, final.csv, final.md, final.tex and, when refs is not NULL, normalized.csv
 // into dir (made, with its parents, if missing), each through a temporary file renamed into
-// place. Numbers in CSVs are %.17g, in the tables %.1f. Returns 0 or -1 with err.
+// place. Numbers in CSVs are %.17g, in the tables %.1f. Every CSV ends with a column `diverged`
+// (the group's or label's diverged runs; `seeds` and `runs` count the runs used); a group whose
+// runs all diverged has a final.csv row with empty statistics and "all diverged" in the tables,
+// whose seeds cell reads "4/5, 1 diverged" when runs diverged (else the count alone, as before).
+// Returns 0 or -1 with err.
 int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const AggOptions *o,
                   char *err, size_t errsz);
 

@@ -4,8 +4,9 @@
 //   aggregate --jobs FILE --out DIR [--eval NAME] [--reference FILE] [--reps N] [--seed N]
 //             [--conf C] [--allow-missing]
 //
-// Nothing is written unless every input is sound: a missing run (without --allow-missing) or a
-// malformed evaluation log stops the program before it creates DIR.
+// Nothing is written unless every input is sound: a missing run (without --allow-missing), a
+// malformed evaluation log or DIVERGED file, or a manifest of another task or seed stops the
+// program before it creates DIR. A diverged run is an outcome, counted, not a missing run.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,9 @@ static void usage(FILE *f) {
           "interval), final.csv, final.md and final.tex (the last evaluation of each run: mean\n"
           "and IQM with intervals) and, with --reference, normalized.csv. A run's score at a\n"
           "step is the mean return of that evaluation's episodes (eval.csv or --eval NAME).\n"
+          "A run with DIVERGED (and no DONE) is left out of every statistic and counted: each\n"
+          "CSV ends with a column diverged, the tables say \"4/5, 1 diverged\", and a group\n"
+          "whose runs all diverged has empty cells (\"all diverged\" in the tables).\n"
           "Exit status: 0 success, 1 missing or malformed runs, 2 usage error.\n");
 }
 
@@ -120,11 +124,14 @@ int main(int argc, char **argv) {
   if (agg_set_load(&set, &jobs, eval, err, sizeof err)) fail_run("%s", err);
   if (set.n == 0) fail_run("no complete runs: nothing written");
   if (agg_write_all(&set, ref_path ? &refs : NULL, out, &o, err, sizeof err)) fail_run("%s", err);
-  size_t runs = 0;
-  for (size_t i = 0; i < set.n; i++) runs += set.group[i].n;
+  size_t runs = 0, diverged = 0;
+  for (size_t i = 0; i < set.n; i++) runs += set.group[i].n, diverged += set.group[i].diverged;
   int other = strcmp(eval, AGG_EVAL_FILE) != 0;
-  printf("aggregate: %zu runs%s%s%s in %zu groups -> %s/{curves,final}.csv final.md final.tex%s\n",
-         runs, other ? " (" : "", other ? eval : "", other ? ")" : "", set.n, out,
+  char dv[64] = "";   // said only when there are some: the line is unchanged otherwise
+  if (diverged) snprintf(dv, sizeof dv, " and %zu diverged", diverged);
+  printf("aggregate: %zu runs%s%s%s%s in %zu groups -> %s/{curves,final}.csv final.md "
+         "final.tex%s\n",
+         runs, other ? " (" : "", other ? eval : "", other ? ")" : "", dv, set.n, out,
          ref_path ? " normalized.csv" : "");
   agg_set_free(&set);
   agg_refs_free(&refs);

@@ -55,7 +55,7 @@ awk '{ if ($(NF - 3) != "--out" || $(NF - 1) != "--resume" || $NF != "--quiet" |
      END { exit bad }' "$R/commands.txt" >cmd_dirs.txt || fail "commands.txt: $(cat cmd_dirs.txt)"
 cmp -s dirs.txt cmd_dirs.txt || fail "commands.txt and the job lists name different directories"
 while read -r prog _; do [ -x "$prog" ] || fail "not a program: $prog"; done <"$R/commands.txt"
-[ "$(grep -c '^/.*/DONE: | sweep-start$' "$R/runs.mk")" -eq $total ] || fail "runs.mk: not $total runs"
+[ "$(grep -c '^$(call mb_run,/.*): | sweep-start$' "$R/runs.mk")" -eq $total ] || fail "runs.mk: not $total runs"
 echo "ok: $total runs, one directory each, in the job lists, commands.txt and runs.mk"
 
 # the sweep: GNU parallel's path when it is there, else runs.mk (both run experiments/run-one)
@@ -78,9 +78,9 @@ grep -q "^\[$total/$total\] .*(ETA 0s)$" sweep.out || fail "no [$total/$total] l
 while read -r d; do [ -f "$d/DONE" ] || fail "$d: no DONE"; done <dirs.txt
 echo "$expect_runs" | while read -r fig n; do
   s="$R/$fig/summary"
-  [ "$(head -n 1 "$s/curves.csv")" = "label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi" ] ||
+  [ "$(head -n 1 "$s/curves.csv")" = "label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi,diverged" ] ||
     fail "$s/curves.csv: bad or missing header"
-  [ "$(head -n 1 "$s/final.csv")" = "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi" ] ||
+  [ "$(head -n 1 "$s/final.csv")" = "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged" ] ||
     fail "$s/final.csv: bad or missing header"
   # one group per (label, task): with one seed, as many as runs
   [ "$(($(wc -l <"$s/final.csv") - 1))" -eq "$n" ] || fail "$s/final.csv: expected $n groups"
@@ -88,7 +88,7 @@ done || exit 1
 # the figures with reference scores (main, ablations) have normalised scores, one row per label
 for fig in main ablations; do
   s="$R/$fig/summary/normalized.csv"
-  [ "$(head -n 1 "$s")" = "label,tasks,runs,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi" ] ||
+  [ "$(head -n 1 "$s")" = "label,tasks,runs,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged" ] ||
     fail "$s: bad or missing header"
   [ "$(($(wc -l <"$s") - 1))" -eq "$(grep -v '^#' "$R/$fig/jobs.txt" | cut -d' ' -f1 | sort -u | wc -l)" ] ||
     fail "$s: not one row per label"
@@ -111,20 +111,20 @@ header() {
   [ "$(head -n 1 "$1")" = "$2" ] || fail "$1: header '$(head -n 1 "$1" 2>/dev/null)', expected $2"
   [ $# -lt 3 ] || [ "$(($(wc -l <"$1") - 1))" -eq "$3" ] || fail "$1: expected $3 rows: $(cat "$1")"
 }
-curves_h="label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi"
-final_h="label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi"
+curves_h="label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi,diverged"
+final_h="label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged"
 # smoke's demorl runs evaluate the planner (eval_mpc.csv), the layer's runs the policy alone
 header "$R/main/summary-mpc/curves.csv" "$curves_h"
 header "$R/main/summary-mpc/final.csv" "$final_h" 4
 header "$R/layer/summary-policy/final.csv" "$final_h" 4
 header "$R/layer/summary/layer.csv" \
-  "task,condition,seeds,layer_iqm,layer_lo,layer_hi,policy_iqm,policy_lo,policy_hi" 4
-header "$R/planner/summary/planner.csv" "task,gamma,utility,samples,seeds,iqm,iqm_lo,iqm_hi" 36
+  "task,condition,seeds,layer_iqm,layer_lo,layer_hi,policy_iqm,policy_lo,policy_hi,diverged" 4
+header "$R/planner/summary/planner.csv" "task,gamma,utility,samples,seeds,iqm,iqm_lo,iqm_hi,diverged" 36
 header "$R/ablations/summary/ablations.csv" "$final_h" 16
 header "$R/compute/summary/compute-runs.csv" \
-  "label,task,seed,steps,train_s,s_per_1k_steps,plan_steps,plan_ms" 7
+  "label,task,seed,steps,train_s,s_per_1k_steps,plan_steps,plan_ms,diverged" 7
 header "$R/compute/summary/compute.csv" \
-  "label,task,seeds,s_per_1k_steps,s_per_1k_min,s_per_1k_max,plan_ms,plan_ms_min,plan_ms_max" 7
+  "label,task,seeds,s_per_1k_steps,s_per_1k_min,s_per_1k_max,plan_ms,plan_ms_min,plan_ms_max,diverged" 7
 # every compute run has a time per step, and the planners (not sac) a time per plan
 awk -F, 'NR > 1 && ($6 == "" || ($1 == "sac") != ($8 == "")) { print "bad row: " $0; bad = 1 }
   END { exit bad }' "$R/compute/summary/compute-runs.csv" >bad.out || fail "compute-runs.csv: $(cat bad.out)"
@@ -189,6 +189,23 @@ grep -q "^plot: $R/ars/ars.png ars.pdf$" again.out || fail "ars figure not redra
 [ -f "$d/DONE" ] || fail "$d: no DONE after the rerun"
 echo "ok: a run without DONE runs again"
 
+# a diverged run (DIVERGED, no DONE) is an outcome: the next make does not run it, remakes its
+# figure's summary once (counting it) and shows it in the caption and the index; the make after
+# that does nothing
+rm "$d/DONE"
+printf 'diverged at step 40: a test\n' >"$d/DIVERGED"
+$make -f "$R/runs.mk" -j2 all >div.out 2>&1 || fail "runs.mk with a diverged run: $(cat div.out)"
+grep -q '^\[' div.out && fail "runs.mk ran a diverged run: $(cat div.out)"
+grep -q "aggregate: 11 runs and 1 diverged in 12 groups" div.out || fail "ars summary: $(cat div.out)"
+grep -q "^V2,Swimmer,0,,,,,,,1$" "$R/ars/summary/final.csv" ||
+  fail "ars final.csv: $(cat "$R/ars/summary/final.csv")"
+grep -q "^| V2 | Swimmer | 0/1, 1 diverged | all diverged | all diverged |$" "$R/figures.md" ||
+  fail "figures.md does not show the diverged run"
+grep -q "^smoke profile, 11/12 runs, 1 diverged" "$R/figures.md" || fail "figures.md: no 11/12 runs"
+$make -f "$R/runs.mk" -j2 all >div2.out 2>&1 || fail "runs.mk again: $(cat div2.out)"
+grep -q -e '^\[' -e aggregate -e '^plot' div2.out && fail "runs.mk did something again: $(cat div2.out)"
+echo "ok: a diverged run is counted, not rerun"
+
 # without MPC evaluation rows (quick's demorl runs) main has no MPC series, and no error
 for f in "$R"/main/demorl/*/seed1/eval_mpc.csv; do head -n 1 "$f" >"$f.new" && mv "$f.new" "$f"; done
 expect 0 "plot: $R/main/main.png main.pdf" "$x/plot" "$R" main
@@ -199,6 +216,51 @@ rm "$R/ars/summary/final.csv"
 expect 1 "plot: no $R/ars/summary/final.csv (make -f $R/runs.mk ars makes the summary)" \
   "$x/plot" "$R" ars
 echo "ok: main without MPC rows; plot's errors"
+
+# run-one on fake programs: a run that diverges (exit 1 leaving DIVERGED) is reported and exits 0,
+# and is then skipped like a finished one; two run-one of one line at once: the second refuses,
+# writing nothing; run-parallel counts the diverged runs
+R3=$T/r3
+mkdir -p "$R3"
+cat >fake <<'FAKE'
+#!/bin/sh
+# fake MODE --out DIR ...: diverge, or sleep then finish
+mkdir -p "$3"
+echo "fake $1 running"
+case $1 in
+  diverge) printf 'diverged at step 7: fake loss is nan\n' >"$3/DIVERGED"; exit 1 ;;
+  slow) sleep 3; : >"$3/DONE" ;;
+esac
+FAKE
+chmod +x fake
+printf '%s diverge --out %s --resume --quiet\n%s slow --out %s --resume --quiet\n' \
+  "$T/fake" "$R3/f/a/T/seed1" "$T/fake" "$R3/f/b/T/seed1" >"$R3/commands.txt"
+expect 0 "[1/2] a T seed 1: DIVERGED (diverged at step 7: fake loss is nan) after " \
+  "$x/run-one" "$R3" 1
+[ -f "$R3/f/a/T/seed1/DONE" ] && fail "a diverged run got DONE"
+sum=$(cksum <"$R3/f/a/T/seed1.log")
+out=$("$x/run-one" "$R3" 1 2>&1) || fail "run-one of a diverged run: exit $?: $out"
+[ -z "$out" ] || fail "run-one of a diverged run printed: $out"
+[ "$(cksum <"$R3/f/a/T/seed1.log")" = "$sum" ] || fail "run-one ran a diverged run again"
+"$x/run-one" "$R3" 2 >first.out 2>&1 &
+pid=$!
+i=0
+while ! grep -q 'fake slow running' "$R3/f/b/T/seed1.log" 2>/dev/null && [ $i -lt 50 ]; do
+  sleep 0.1
+  i=$((i + 1))
+done
+sum=$(cksum <"$R3/f/b/T/seed1.log")
+ls -la "$R3/f/b/T/seed1" >before.ls
+expect 1 "run-one: $R3/f/b/T/seed1 is being run by another process" "$x/run-one" "$R3" 2
+[ "$(cksum <"$R3/f/b/T/seed1.log")" = "$sum" ] || fail "the refused run-one wrote to the log"
+ls -la "$R3/f/b/T/seed1" >after.ls
+cmp -s before.ls after.ls || fail "the refused run-one changed the run directory"
+wait $pid || fail "the first run-one failed: $(cat first.out)"
+grep -q "^\[2/2\] b T seed 1: done in" first.out || fail "first run-one: $(cat first.out)"
+if command -v parallel >/dev/null 2>&1; then
+  expect 0 "run-parallel: 1 of 2 runs done, 1 diverged in $R3" "$x/run-parallel" "$R3" --jobs 2
+fi
+echo "ok: run-one reports diverged runs and keeps a second writer out"
 
 # bad recipes and profiles: exit 2, naming FILE:LINE, nothing written
 printf '# a bad recipe\nrun a sac Hopper\nfrobnicate x\nseeds * * 2\n' >bad.recipe
@@ -213,4 +275,31 @@ expect 2 "expand: $T/bad3.recipe:1: a Hopper: sac: --set: unknown key 'hidden_si
   expand smoke "$T/r2" "$T/bad3.recipe"
 expect 2 "expand: unknown profile 'huge' (the profiles: smoke quick paper)" expand huge "$T/r2"
 [ -e "$T/r2" ] && fail "a refused expansion wrote $T/r2"
+# nothing written on any error: a bad line after good recipes and lines, a missing preset (also
+# without --check), a missing program, an unwritable figure directory after a good figure
+printf 'run a sac Hopper\nseeds * * 2\nrun b sac Walker2d\nsteps smoke b ten\n' >bad5.recipe
+expect 2 "expand: bad5.recipe:4: steps \"ten\"" expand smoke "$T/r2" main bad5.recipe
+printf 'run a demorl Hopper --config {src}/algorithms/demorl/nope.ini\n' >bad6.recipe
+expect 2 "expand: bad6.recipe:1: --config $MB_SRCDIR/algorithms/demorl/nope.ini: no such file" \
+  "$x/expand" --bin "$MB_BUILDDIR" --src "$MB_SRCDIR" smoke "$T/r2" main bad6.recipe
+printf 'run a sac Hopper\nargs * a --config=/no/such.ini\n' >bad7.recipe
+expect 2 "expand: bad7.recipe:2: --config /no/such.ini: no such file" expand smoke "$T/r2" bad7.recipe
+printf 'run a nosuchprog Hopper\n' >bad8.recipe
+expect 2 "expand: bad8.recipe:1: program $MB_BUILDDIR/algorithms/nosuchprog/nosuchprog not found" \
+  expand smoke "$T/r2" main bad8.recipe
+[ -e "$T/r2" ] && fail "a refused expansion wrote $T/r2"
+mkdir r4 && : >r4/ars
+expect 2 "expand: cannot create $T/r4/ars (nothing written)" expand smoke "$T/r4" main ars
+[ "$(ls -A r4)" = ars ] || fail "a refused expansion left in r4: $(ls -A r4)"
+: >r5
+expect 2 "expand: cannot create $T/r5/sub (nothing written)" expand smoke "$T/r5/sub" main
+# into an expanded directory whose figure directory became unwritable: the old files stay as
+# they were, no temporary file is left
+expand smoke "$T/r6" main ars >/dev/null 2>&1 || fail "expand smoke r6"
+cp -r r6 r6.keep
+rm -r r6/ars && : >r6/ars
+expect 2 "expand: cannot create $T/r6/ars (nothing written)" expand smoke "$T/r6" main ars layer
+cmp -s r6/commands.txt r6.keep/commands.txt || fail "a refused expansion changed commands.txt"
+[ -z "$(find r6 -name '.expand.*')" ] || fail "temporary files left: $(find r6 -name '.expand.*')"
+[ -e r6/layer ] && fail "a refused expansion made r6/layer"
 echo "ok: bad recipes and profiles are refused"

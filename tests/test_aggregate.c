@@ -77,6 +77,15 @@ static void mkrun(const char *name, const long long *steps, const double *v, int
   }
 }
 
+// dir/name/manifest.ini of a run of task with seed
+static void manifest(const char *name, const char *task, unsigned seed) {
+  char rel[128], text[256];
+  snprintf(rel, sizeof rel, "%s/manifest.ini", name);
+  snprintf(text, sizeof text, "; a run manifest\n[meta]\nprogram = sac\n\n[run]\nenv = %s\n"
+           "seed = %u ; the seed\nsteps = 1000\n", task, seed);
+  put(rel, text);
+}
+
 // a run whose first evaluation (step 0) is 100, above every final score, and whose last
 // (step 1000) is `final`: the headline is the last one, never the best
 static void mkfinal(const char *name, double final) {
@@ -95,6 +104,9 @@ static void jobs_file(const char *rel, const char *const *lines, int n) {
     unsigned s;
     cr_assert_eq(sscanf(lines[i], "%63s %63s %u %63s", l, t, &s, d), 4);
     fprintf(f, "%s %s %u %s/%s\n", l, t, s, dir, d);
+    // the runs' own record agrees (tests of a disagreeing one write theirs afterwards)
+    struct stat st;
+    if (stat(at(d), &st) == 0) manifest(d, t, s);
   }
   fclose(f);
 }
@@ -245,20 +257,50 @@ Test(agg, eval_errors_name_file_and_line) {
   bad_eval(H "0,0,0,1,1,0\n100,1,0,1,1,0\n50,2,0,1,1,0\n", "4: step 50 decreases");
   bad_eval(H "0,0,0,1,1,0\n10,0,1,1,1,0\n", "3: step 10 in evaluation 0");
   bad_eval(H "0,0,0,1,1,0\n0,1,0,1,1,0\n", "3: evaluation 1 repeats step 0");
-  bad_eval(H "0,1,0,1,1,0\n10,0,0,1,1,0\n", "3: evaluation index 0 after 1");
+  bad_eval(H "0,0,0,1,1,0\n10,1,0,1,1,0\n20,2,0,1,1,0\n30,1,0,1,1,0\n",
+           "5: evaluation index 1 after 2");
+  // the order envs/episodes.c writes: a repeated, lost or moved row is named, not averaged in
+  bad_eval(H "0,0,0,1,1,0\n0,0,0,1,1,0\n", "3: episode 0 after episode 0 of evaluation 0");
+  bad_eval(H "0,0,0,1,1,0\n0,0,1,1,1,0\n0,0,1,1,1,0\n", "4: episode 1 after episode 1");
+  bad_eval(H "0,0,0,1,1,0\n0,0,2,1,1,0\n", "3: episode 2 after episode 0 of evaluation 0 "
+           "(expected 1");
+  bad_eval(H "0,1,0,1,1,0\n10,2,0,1,1,0\n", "2: the first evaluation is 1 (expected 0)");
+  bad_eval(H "0,0,0,1,1,0\n10,2,0,1,1,0\n", "3: evaluation 2 after 0 (expected 1: lost rows)");
+  bad_eval(H "0,0,1,1,1,0\n", "2: evaluation 0 starts at episode 1");
+  bad_eval(H "0,0,0,1,1,0\n0,0,1,1,1,0\n10,1,1,1,1,0\n", "4: evaluation 1 starts at episode 1");
+  // a lost last episode, in the middle and at the end of the file
+  bad_eval(H "0,0,0,1,1,0\n0,0,1,1,1,0\n10,1,0,1,1,0\n20,2,0,1,1,0\n20,2,1,1,1,0\n",
+           "4: evaluation 1 has 1 episodes, evaluation 0 has 2");
+  bad_eval(H "0,0,0,1,1,0\n0,0,1,1,1,0\n10,1,0,1,1,0\n",
+           "4: evaluation 1 has 1 episodes, evaluation 0 has 2");
+  bad_eval(H "0,0,0,1,1,0\n10,1,0,1,1,0\n10,1,1,1,1,0\n",
+           "4: evaluation 1 has 2 episodes, evaluation 0 has 1");
+  // wrong widths and values where numbers belong, in every column
+  bad_eval(H "0,0,0,1,1,0\n10,1,0,1,1\n", "3: 5 columns, expected 6");
+  bad_eval(H "0,0,0,1,1,0\n10,1,0,1,1,0,\n", "3: 7 columns, expected 6");
+  bad_eval(H "0,0,0,1,1,0\n\n", "3: 1 column, expected 6");
+  bad_eval(H "0,0,0,1,1,0\nx,1,0,1,1,0\n", "3: step: not a non-negative integer: 'x'");
+  bad_eval(H "0,x,0,1,1,0\n", "2: eval: not a non-negative integer: 'x'");
+  bad_eval(H "0,0,-1,1,1,0\n", "2: episode: not a non-negative integer: '-1'");
+  bad_eval(H "0,0,0,1,1e3,0\n", "2: length: not a non-negative integer: '1e3'");
+  bad_eval(H "0,0,0,1,0,0\n", "2: length 0");
+  bad_eval(H "0,0,0,1,1,x\n", "2: wall_s: not a number: 'x'");
+  bad_eval(H "0,0,0,1,1,0\n10,1,0,1,1,nan\n", "3: wall_s is not finite: 'nan'");
+  bad_eval(H "0,0,0,1,1,-inf\n", "2: wall_s is not finite");
+  bad_eval(H "0,0,0,-inf,1,0\n", "2: return is not finite");
 }
 
 Test(agg, eval_rows_become_evaluation_means) {
-  // CRLF line ends and a last line without one are read; wall_s may be anything numeric
+  // CRLF line ends and a last line without one are read; wall_s may be any finite number
   put("e.csv", AGG_EVAL_HEADER "\r\n0,0,0,1,1000,0.1\r\n0,0,1,2,1000,0.1\r\n0,0,2,6,1000,0.2\r\n"
-               "5000,1,0,-4.5,10,nan\n5000,1,1,0.5,10,1e300");
+               "5000,1,0,-4.5,10,-3\n5000,1,1,0.5,10,1e300\n5000,1,2,-2,1,0");
   AggCurve c;
   cr_assert_eq(agg_curve_read(&c, at("e.csv"), err, sizeof err), 0, "%s", err);
   cr_assert_eq(c.n, 2);
   cr_assert_eq(c.step[0], 0);
   cr_assert_eq(c.step[1], 5000);
   NEAR(c.ret[0], 3.0, 0.0);    // (1 + 2 + 6) / 3
-  NEAR(c.ret[1], -2.0, 0.0);   // (-4.5 + 0.5) / 2
+  NEAR(c.ret[1], -2.0, 0.0);   // (-4.5 + 0.5 - 2) / 3
   agg_curve_free(&c);
 }
 
@@ -367,12 +409,61 @@ Test(agg, malformed_run_stops_loading) {
   agg_jobs_free(&jobs);
 }
 
+// run r's manifest.ini with this text must fail agg_set_load (a job list of runs a and r) with a
+// message containing "DIR/manifest.ini:want"
+static void bad_manifest(const char *text, const char *want) {
+  mkfinal("a", 1);
+  mkfinal("r", 2);
+  const char *lines[] = {"x Hopper 1 a", "x Hopper 2 r"};
+  jobs_file("jobs", lines, 2);
+  if (text) put("r/manifest.ini", text);
+  else remove(at("r/manifest.ini"));
+  AggJobs jobs;
+  cr_assert_eq(agg_jobs_read(&jobs, at("jobs"), err, sizeof err), 0, "%s", err);
+  AggSet set;
+  agg_set_init(&set);
+  cr_assert_eq(agg_set_load(&set, &jobs, AGG_EVAL_FILE, err, sizeof err), -1, "accepted: %s",
+               text ? text : "(no manifest)");
+  char expect[512];
+  snprintf(expect, sizeof expect, "%s:%s", at("r/manifest.ini"), want);
+  cr_assert(strstr(err, expect), "message '%s' lacks '%s'", err, expect);
+  agg_set_free(&set);
+  agg_jobs_free(&jobs);
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "rm -rf %s/a %s/r", dir, dir);
+  cr_assert_eq(system(cmd), 0);
+}
+
+// A run directory is the job list's run: its manifest names the same task and seed.
+Test(agg, manifest_must_match_the_job_list) {
+  bad_manifest("[meta]\nprogram = sac\n[run]\nenv = Walker2d\nseed = 2\n",
+               "4: env = Walker2d, but the job list (line 3) runs Hopper");
+  bad_manifest("[meta]\nprogram = sac\n[run]\nenv = Hopper\nseed = 1 ; a comment\n",
+               "5: seed = 1, but the job list (line 3) has seed 2");
+  bad_manifest("[meta]\nprogram = sac\n[run]\nenv = Hopper\nseed = x\n", "5: seed = x");
+  bad_manifest(NULL, " cannot open");
+  bad_manifest("[meta]\nprogram = sac\n[run]\nseed = 2\n", " no [run] env");
+  bad_manifest("[meta]\nprogram = sac\n[sac]\nenv = Hopper\nseed = 2\n", " no [run] env");
+  bad_manifest("[run]\nenv = Hopper\nseed = 2\n", " no [meta] program");
+  bad_manifest("[meta]\nprogram = sac\n[run]\nenv = Hopper\nseed = 2\nenv = Walker2d\n",
+               "6: [run] env given twice (line 4)");
+  // as the programs write it: comments, blanks around '=', other keys and sections
+  mkfinal("a", 1);
+  put("a/manifest.ini", "; mirrorbench run manifest\n[meta]\nprogram = sac\ncommand = sac "
+                        "--env Hopper --seed 3\n\n[run]\nenv = Hopper\nseed=3\nsteps = 1000\n"
+                        "[sac]\nseed = 9\n");
+  char e[256];
+  cr_assert_eq(agg_manifest_check(at("a"), "Hopper", 3, 1, e, sizeof e), 0, "%s", e);
+  cr_assert_eq(agg_manifest_check(at("a"), "Hopper", 9, 1, e, sizeof e), -1);
+}
+
 // Another log with eval.csv's columns (eval_mpc.csv, eval_policy.csv) is read the same way, and
 // its absence, its header and its rows are reported under its own name.
 Test(agg, other_evaluation_log) {
   mkfinal("r1", 1);
   mkfinal("r2", 3);
-  put("r1/eval_mpc.csv", AGG_EVAL_HEADER "\n0,0,0,7,1,0\n1000,1,0,20,1,0\n1000,1,1,30,1,0\n");
+  put("r1/eval_mpc.csv",
+      AGG_EVAL_HEADER "\n0,0,0,7,1,0\n0,0,1,7,1,0\n1000,1,0,20,1,0\n1000,1,1,30,1,0\n");
   put("r2/eval_mpc.csv", AGG_EVAL_HEADER "\n");
   cr_assert(agg_eval_name_ok("eval_mpc.csv"));
   cr_assert(!agg_eval_name_ok("") && !agg_eval_name_ok("a/eval.csv") && !agg_eval_name_ok(".."));
@@ -489,14 +580,14 @@ Test(agg, output_files_exact) {
   cr_assert_eq(agg_write_all(&s, NULL, at("out/sub"), &opts, err, sizeof err), 0, "%s", err);
   char *t = slurp(at("out/sub/curves.csv"));
   cr_assert(t);
-  cr_assert_str_eq(t, "label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi\n"
-                      "demo_rl,Hop&per,1000,2,12.5,12.5,12.5,12.5\n"
-                      "a|b,T_1,1000,2,-3.5,-3.5,-3.5,-3.5\n");
+  cr_assert_str_eq(t, "label,task,step,seeds,mean,iqm,iqm_lo,iqm_hi,diverged\n"
+                      "demo_rl,Hop&per,1000,2,12.5,12.5,12.5,12.5,0\n"
+                      "a|b,T_1,1000,2,-3.5,-3.5,-3.5,-3.5,0\n");
   free(t);
   t = slurp(at("out/sub/final.csv"));
-  cr_assert_str_eq(t, "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi\n"
-                      "demo_rl,Hop&per,2,12.5,12.5,12.5,12.5,12.5,12.5\n"
-                      "a|b,T_1,2,-3.5,-3.5,-3.5,-3.5,-3.5,-3.5\n");
+  cr_assert_str_eq(t, "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged\n"
+                      "demo_rl,Hop&per,2,12.5,12.5,12.5,12.5,12.5,12.5,0\n"
+                      "a|b,T_1,2,-3.5,-3.5,-3.5,-3.5,-3.5,-3.5,0\n");
   free(t);
   t = slurp(at("out/sub/final.md"));
   cr_assert_str_eq(t, "| label | task | seeds | IQM [lo, hi] | mean [lo, hi] |\n"
@@ -515,6 +606,139 @@ Test(agg, output_files_exact) {
   cr_assert_null(slurp(at("out/sub/normalized.csv")));
   cr_assert_null(slurp(at("out/sub/final.csv.tmp")));
   agg_set_free(&s);
+}
+
+// mark run name diverged: DIVERGED with this text, DONE removed
+static void diverge(const char *name, const char *text) {
+  char rel[128];
+  snprintf(rel, sizeof rel, "%s/DIVERGED", name);
+  put(rel, text);
+  snprintf(rel, sizeof rel, "%s/DONE", name);
+  remove(at(rel));
+}
+
+// A diverged run is an outcome: left out of every statistic, counted per group and label, and a
+// group of diverged runs only has no score (empty cells, "all diverged"), never 0.
+Test(agg, diverged_runs_counted_never_averaged) {
+  mkfinal("a1", 4), mkfinal("a2", 6), mkfinal("a3", 1000);
+  mkfinal("b1", 7), mkfinal("b2", 8);
+  mkfinal("c1", 3);
+  const char *lines[] = {"x T 1 a1", "x T 2 a2", "x T 3 a3", "y T 1 b1", "y T 2 b2",
+                         "y U 1 c1"};
+  jobs_file("jobs", lines, 6);
+  diverge("a3", "diverged at step 120: Q loss is nan\n");
+  diverge("b1", "diverged at step 0: observation 3 is inf\n");
+  diverge("b2", "diverged at step 5: actor parameter is nan\n");
+  // not missing, and the reason read back
+  cr_assert_null(agg_run_missing(at("a3"), AGG_EVAL_FILE));
+  char why[256];
+  cr_assert_eq(agg_run_diverged(at("a3"), why, sizeof why, err, sizeof err), 1, "%s", err);
+  cr_assert_str_eq(why, "diverged at step 120: Q loss is nan");
+  cr_assert_eq(agg_run_diverged(at("a1"), why, sizeof why, err, sizeof err), 0);
+  AggSet set;
+  load(&set, "jobs");
+  cr_assert_eq(set.n, 3, "the group of diverged runs only is kept");
+  const AggGroup *x = agg_set_find(&set, "x", "T"), *y = agg_set_find(&set, "y", "T");
+  cr_assert(x && y);
+  cr_assert_eq(x->n, 2);
+  cr_assert_eq(x->diverged, 1);
+  cr_assert_eq(y->n, 0);
+  cr_assert_eq(y->diverged, 2);
+  Rng r;
+  rng_init(&r, 0, RNG_STREAM_BOOTSTRAP);
+  AggSummary sx, sy;
+  agg_group_final(x, &sx, &opts, &r);
+  agg_group_final(y, &sy, &opts, &r);
+  // 4 and 6, not the diverged run's 1000
+  NEAR(sx.mean.point, 5.0, 0.0);
+  cr_assert_eq(sx.runs, 2);
+  cr_assert_eq(sx.diverged, 1);
+  cr_assert(isnan(sy.mean.point) && isnan(sy.iqm.hi), "no mean of no runs");
+  AggPoint *p;
+  cr_assert_eq(agg_group_curve(y, &p, &opts, &r), 0);
+  free(p);
+
+  put("ref.txt", "T 0 10\nU 0 10\n");
+  AggRefs refs;
+  cr_assert_eq(agg_refs_read(&refs, at("ref.txt"), err, sizeof err), 0, "%s", err);
+  cr_assert_eq(agg_write_all(&set, &refs, at("out"), &opts, err, sizeof err), 0, "%s", err);
+  char *t = slurp(at("out/final.csv"));
+  cr_assert(strstr(t, "\nx,T,2,5,"), "%s", t);
+  cr_assert(strstr(t, ",1\ny,T,0,,,,,,,2\ny,U,1,3,3,3,3,3,3,0\n"), "%s", t);
+  free(t);
+  t = slurp(at("out/final.md"));
+  cr_assert(strstr(t, "| x | T | 2/3, 1 diverged | 5.0 ["), "%s", t);
+  cr_assert(strstr(t, "| y | T | 0/2, 2 diverged | all diverged | all diverged |\n"), "%s", t);
+  cr_assert(strstr(t, "| y | U | 1 | 3.0 [3.0, 3.0] |"), "%s", t);
+  free(t);
+  t = slurp(at("out/final.tex"));
+  cr_assert(strstr(t, "y & T & 0/2, 2 diverged & all diverged & all diverged \\\\\n"), "%s", t);
+  free(t);
+  t = slurp(at("out/curves.csv"));
+  cr_assert(strstr(t, "x,T,1000,2,5,5,") && !strstr(t, "y,T,"), "%s", t);
+  cr_assert(strstr(t, ",1\n"), "the curve rows count the diverged run: %s", t);
+  free(t);
+  // y: T's two diverged, U's one run (0.3); x: T's 0.4 and 0.6 and one diverged
+  t = slurp(at("out/normalized.csv"));
+  cr_assert(strstr(t, "\nx,1,2,0.5,"), "%s", t);
+  cr_assert(strstr(t, "\ny,1,1,0.29999999999999999,"), "%s", t);
+  cr_assert(strstr(t, ",2\n"), "%s", t);
+  free(t);
+  agg_refs_free(&refs);
+  agg_set_free(&set);
+
+  // every run of a label diverged: a normalized.csv row without scores
+  AggSet s2;
+  agg_set_init(&s2);
+  one(&s2, "z", "U", 5);
+  const char *zl[] = {"w T 1 b1", "w T 2 b2"};
+  jobs_file("jobs2", zl, 2);
+  diverge("b1", "diverged at step 0: observation 3 is inf\n");
+  diverge("b2", "diverged at step 5: actor parameter is nan\n");
+  AggJobs jobs;
+  cr_assert_eq(agg_jobs_read(&jobs, at("jobs2"), err, sizeof err), 0, "%s", err);
+  cr_assert_eq(agg_set_load(&s2, &jobs, AGG_EVAL_FILE, err, sizeof err), 0, "%s", err);
+  agg_jobs_free(&jobs);
+  cr_assert_eq(agg_refs_read(&refs, at("ref.txt"), err, sizeof err), 0, "%s", err);
+  cr_assert_eq(agg_write_all(&s2, &refs, at("out2"), &opts, err, sizeof err), 0, "%s", err);
+  t = slurp(at("out2/normalized.csv"));
+  cr_assert(strstr(t, "\nw,0,0,,,,,,,2\n"), "%s", t);
+  free(t);
+  agg_refs_free(&refs);
+  agg_set_free(&s2);
+}
+
+// DIVERGED must be the one line the programs write, and a run ends one way
+Test(agg, diverged_file_checked) {
+  static const char *const bad[] = {"", "diverged at step 12: nan", "diverged at step 12:\n",
+                                    "diverged at step : x\n", "diverged at step 1: a\nb\n",
+                                    "Diverged at step 1: a\n", "diverged at step -1: a\n",
+                                    "diverged at step 1 x\n"};
+  mkfinal("r", 1);
+  const char *lines[] = {"x T 1 r"};
+  jobs_file("jobs", lines, 1);
+  char why[64];
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    diverge("r", bad[i]);
+    cr_assert_eq(agg_run_diverged(at("r"), why, sizeof why, err, sizeof err), -1, "accepted '%s'",
+                 bad[i]);
+    char want[256];
+    snprintf(want, sizeof want, "%s:1: not one line 'diverged at step N: WHAT'", at("r/DIVERGED"));
+    cr_assert(strstr(err, want), "'%s' lacks '%s'", err, want);
+    // and agg_set_load stops on it
+    AggJobs jobs;
+    cr_assert_eq(agg_jobs_read(&jobs, at("jobs"), err, sizeof err), 0, "%s", err);
+    AggSet set;
+    agg_set_init(&set);
+    cr_assert_eq(agg_set_load(&set, &jobs, AGG_EVAL_FILE, err, sizeof err), -1);
+    cr_assert(strstr(err, want), "'%s' lacks '%s'", err, want);
+    agg_set_free(&set);
+    agg_jobs_free(&jobs);
+  }
+  put("r/DIVERGED", "diverged at step 3: x\n");
+  put("r/DONE", "");
+  cr_assert_eq(agg_run_diverged(at("r"), why, sizeof why, err, sizeof err), -1);
+  cr_assert(strstr(err, ": both DONE and DIVERGED"), "%s", err);
 }
 
 static void write_varied(const char *out, uint32_t seed, const AggRefs *refs) {
