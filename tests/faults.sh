@@ -83,12 +83,23 @@ echo "ok: checkpoints, manifests and input copies of other runs are refused, nam
 
 # 4. divergence is a failure: a step size that overflows the policy ends the run with exit 1
 # and a DIVERGED marker (no DONE), and --resume does not pretend to finish it
-expect 1 "diverged at step" $ars --env Swimmer --steps 20000 --set ars.step_size=1e308 --quiet \
-  --out div
+expect 1 "diverged at step" $ars --env Swimmer --steps 20000 --seed 3 --set ars.step_size=1e308 \
+  --quiet --out div
 [ -f div/DIVERGED ] && [ ! -f div/DONE ] || fail "no DIVERGED marker, or a DONE"
 grep -q '^diverged at step [0-9]*: ars: ' div/DIVERGED || fail "marker: $(cat div/DIVERGED)"
 expect 1 "this run diverged at step" $ars --out div --resume --quiet
-echo "ok: divergence ends the run with exit 1 and a DIVERGED marker"
+# the aggregator leaves it out of the score and counts it
+printf 'ars Swimmer 1 ref\nars Swimmer 3 div\n' >jobs.txt
+"$MB_BUILDDIR/analysis/aggregate" --jobs jobs.txt --out agg >/dev/null 2>&1 || fail "aggregate"
+want=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+  { print $c["seeds"], $c["diverged"], $c["mean"] }' agg/final.csv)
+last=$(tail -1 ref/eval.csv | cut -d, -f2)
+mean=$(awk -F, -v e="$last" 'NR > 1 && $2 == e { s += $4; n++ } END { printf "%.17g", s / n }' \
+  ref/eval.csv)
+[ "${want% *}" = "1 1" ] || fail "final.csv counts seeds and diverged as ${want% *}, expected 1 1"
+awk -v a="${want##* }" -v b="$mean" 'BEGIN { d = a - b; exit !(d < 1e-9 && d > -1e-9) }' ||
+  fail "the group's mean ${want##* } is not the finished run's final return $mean alone"
+echo "ok: divergence ends the run with exit 1 and a DIVERGED marker; aggregate counts it apart"
 
 # 5. a run that fails before its first step leaves nothing behind (here: a missing model file,
 # in a new directory and in an empty one made beforehand), and one killed before its first step
