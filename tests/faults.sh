@@ -47,6 +47,7 @@ $ars --out again --resume --quiet >/dev/null &
 pid=$!
 sleep 0.2
 expect 1 "again: another process is running in this directory" $ars --out again --resume
+expect 1 "again: another process is running in this directory" $ars $args --out again
 wait $pid || fail "the resume next to a second one failed"
 same_logs ref again || fail "the resumed run's logs differ after a second resume"
 echo "ok: a second start or resume on a running directory exits 1 and changes nothing"
