@@ -6,6 +6,7 @@ algorithms_components_libcomponents_a_SOURCES = \
 	algorithms/components/sac_agent.c algorithms/components/sac_agent.h \
 	algorithms/components/sac_params.h algorithms/components/sac_policy.c \
 	algorithms/components/sac_policy.h algorithms/components/policy_gaussian.c \
+	algorithms/components/policy_pmoe.c \
 	algorithms/components/ars_core.c algorithms/components/ars_core.h \
 	algorithms/components/ensemble.c algorithms/components/ensemble.h \
 	algorithms/components/ensemble_model.c \

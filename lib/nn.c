@@ -258,6 +258,22 @@ void mlp_backward_input(const Mlp *m, MlpWork *w, const float *dy, float *dx) {
   backward((Mlp *)m, w, dy, dx, 0);   // reads the parameters only
 }
 
+void mlp_last_columns_backward(Mlp *m, const MlpWork *w, int c0, int n, const float *dy) {
+  const NnLayer *L = &m->layer[m->nlayers - 1];
+  assert(c0 >= 0 && n >= 1 && c0 + n <= L->out);
+  int B = w->rows, I = L->in, O = L->out;
+  const float *x = m->nlayers > 1 ? w->h[m->nlayers - 2] : w->x;   // the layer's input (E, B, I)
+  for (int e = 0; e < m->E; e++) {
+    const float *xe = x + (size_t)e * B * I, *dye = dy + (size_t)e * B * n;
+    float *dW = m->p.g + L->w_off + (size_t)e * I * O + c0;
+    float *db = m->p.g + L->b_off + (size_t)e * O + c0;
+    // dW[:, c0:c0+n] (row stride O) += x^T dy
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, I, n, B, 1.0f, xe, I, dye, n, 1.0f, dW, O);
+    for (int b = 0; b < B; b++)
+      for (int j = 0; j < n; j++) db[j] += dye[(size_t)b * n + j];
+  }
+}
+
 const float *mlp_member_forward(const Mlp *m, int e, MlpWork *w, const float *x, int B) {
   assert(e >= 0 && e < m->E && B >= 1 && B <= w->B);
   const float *in = x;

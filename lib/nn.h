@@ -99,6 +99,13 @@ void mlp_backward_input(const Mlp *m, MlpWork *w, const float *dy, float *dx);
 
 // Forward pass of member e alone on B <= w->B rows x (B, I0), in w's buffers (member block 0):
 // the same values as block e of an ensemble pass. Returns the output (B, O_last).
+// The parameter gradient of the last layer's output columns [c0, c0 + n) alone, from dy (E, B, n)
+// = dL/d(those columns) of the last forward on w: dW[:, c0:c0+n] += x^T dy, db[c0:c0+n] += column
+// sums, nothing into the layers below. For outputs that read a shared trunk through a
+// stop-gradient (a mixture policy's gate): pass zeros for those columns to mlp_backward, then
+// call this.
+void mlp_last_columns_backward(Mlp *m, const MlpWork *w, int c0, int n, const float *dy);
+
 const float *mlp_member_forward(const Mlp *m, int e, MlpWork *w, const float *x, int B);
 
 // L2 penalty 0.5 * sum_l coef[l] * ||W_l||^2 on weights (not biases), summed over members: adds

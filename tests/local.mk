@@ -4,7 +4,7 @@ UNIT_TESTS = \
 	%D%/test_nn %D%/test_optim %D%/test_dist \
 	%D%/test_config %D%/test_cli %D%/test_csvlog %D%/test_checkpoint %D%/test_progress \
 	%D%/test_env %D%/test_locomotion %D%/test_control_tasks %D%/test_quadruped \
-	%D%/test_episodes %D%/test_linpolicy %D%/test_sac %D%/test_policy %D%/test_ars \
+	%D%/test_episodes %D%/test_linpolicy %D%/test_sac %D%/test_policy %D%/test_pmoe %D%/test_ars \
 	%D%/test_planner %D%/test_ensemble %D%/test_aggregate
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS) %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh %D%/sac.sh %D%/ars.sh \
@@ -37,6 +37,7 @@ ENV_TEST_LDADD = $(ENV_LIBS) $(CRITERION_LIBS)
 %C%_test_linpolicy_LDADD = $(TEST_LDADD)
 %C%_test_sac_LDADD = algorithms/components/libcomponents.a $(ENV_TEST_LDADD)
 %C%_test_policy_LDADD = algorithms/components/libcomponents.a $(ENV_TEST_LDADD)
+%C%_test_pmoe_LDADD = algorithms/components/libcomponents.a $(ENV_TEST_LDADD)
 %C%_test_ars_LDADD = algorithms/components/libcomponents.a $(ENV_TEST_LDADD)
 %C%_test_planner_LDADD = algorithms/components/libcomponents.a $(ENV_TEST_LDADD)
 %C%_test_ensemble_LDADD = algorithms/components/libcomponents.a $(ENV_TEST_LDADD)

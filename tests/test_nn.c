@@ -823,3 +823,48 @@ Test(nn, member_forward_and_input_backward) {
   mlp_work_free(&w1);
   mlp_free(&m);
 }
+
+// columns behind a stop-gradient: mlp_last_columns_backward gives those columns' share of the last
+// layer's gradient and nothing below it
+Test(nn, last_columns_train_the_last_layer_only) {
+  enum { B = 9, I = 5, H = 7, O = 6, C0 = 4, NC = 2 };
+  const int sizes[3] = {I, H, O};
+  Mlp m;
+  MlpWork w;
+  cr_assert_eq(mlp_init(&m, 1, 2, sizes, NN_RELU, NN_IDENTITY, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(mlp_work_init(&w, &m, B, err, sizeof err), 0, "%s", err);
+  Rng r;
+  rng_init(&r, 3, RNG_STREAM_INIT);
+  mlp_init_weights(&m, NN_INIT_TORCH, &r);
+  float x[B * I], dy[B * O], dy_top[B * O], dcols[B * NC];
+  fill(x, B * I, -1, 1, 4);
+  fill(dy, B * O, -1, 1, 5);
+  memcpy(dy_top, dy, sizeof dy);
+  for (int b = 0; b < B; b++)
+    for (int j = 0; j < NC; j++) {
+      dcols[b * NC + j] = dy[b * O + C0 + j];
+      dy_top[b * O + C0 + j] = 0.0f;
+    }
+  float *full = malloc(m.p.n * sizeof *full), *top = malloc(m.p.n * sizeof *top);
+  mlp_forward(&m, &w, x, B);
+  nn_zero_grad(&m.p);
+  mlp_backward(&m, &w, dy, NULL);   // every column through the whole network
+  memcpy(full, m.p.g, m.p.n * sizeof *full);
+  nn_zero_grad(&m.p);
+  mlp_backward(&m, &w, dy_top, NULL);   // without the columns
+  memcpy(top, m.p.g, m.p.n * sizeof *top);
+  mlp_last_columns_backward(&m, &w, C0, NC, dcols);
+  const NnLayer *L = &m.layer[1];
+  for (size_t i = 0; i < m.p.n; i++) {
+    int last = i >= L->w_off;   // the arena holds layer 0, then layer 1
+    int col = i >= L->b_off ? (int)(i - L->b_off) : (int)((i - L->w_off) % O);
+    if (last && col >= C0 && col < C0 + NC)
+      cr_expect_float_eq(m.p.g[i], full[i], 1e-6f, "parameter %zu: %g, with the columns %g", i,
+                         m.p.g[i], full[i]);
+    else
+      cr_expect_eq(m.p.g[i], top[i], "parameter %zu: changed by the columns", i);
+  }
+  free(full), free(top);
+  mlp_work_free(&w);
+  mlp_free(&m);
+}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gradcheck.h"
+#include "sac_agent.h"
 #include "sac_policy.h"
 
 enum { A = 3, N = 5 };   // actions, rows
@@ -37,39 +38,77 @@ static void outputs(float *out, size_t n, const SacParams *p, uint32_t seed) {
 
 typedef struct {
   SacPolicy *h;
-  float *out, *eps, *act, *logp, *ca, *cl;   // ca (N, A) and cl (N): the loss's coefficients
+  float *out, *eps, *act, *logp, *ca, *cl;   // ca (N, C, A), cl (N, C): the loss's coefficients
+  int chosen[N];                             // the candidate of each row the loss goes through
+  float *value;                              // (N, C) the candidates' values
+  int own;                                   // the head's own loss among its diagnostics, or -1
+  double stats[SAC_HEAD_STATS_MAX];
 } Loss;
 
-// L = sum ca * act + sum cl * logp of a sample at the current out, in double
-static double loss(const Loss *l) {
-  l->h->ops->sample(l->h, l->out, l->eps, N, l->act, l->logp);
+// the column of diagnostic `name` among the head's, or -1
+static int stat_index(const SacParams *p, const char *name) {
+  char names[1200];
+  sac_policy_stat_names(p, names, sizeof names);
+  int k = 0;
+  for (char *s = strtok(names, ","); s; s = strtok(NULL, ","), k++)
+    if (strcmp(s, name) == 0) return k;
+  return -1;
+}
+
+// L = sum ca * act + sum cl * logp over the candidates of a sample at the current out (nonzero
+// only at the chosen ones, as the actor loss), plus the head's own loss (a gate's), in double
+static double loss(Loss *l) {
+  SacPolicy *h = l->h;
+  size_t nc = (size_t)N * h->C;
+  h->ops->sample_all(h, l->out, l->eps, N, l->act, l->logp);
   double s = 0.0;
-  for (int i = 0; i < N * A; i++) s += (double)l->ca[i] * l->act[i];
-  for (int i = 0; i < N; i++) s += (double)l->cl[i] * l->logp[i];
+  for (size_t i = 0; i < nc * A; i++) s += (double)l->ca[i] * l->act[i];
+  for (size_t i = 0; i < nc; i++) s += (double)l->cl[i] * l->logp[i];
+  if (l->own >= 0) {   // the head's backward reports the value of its own loss
+    float *scratch = falloc((size_t)N * h->W);
+    h->ops->backward(h, l->out, l->ca, l->cl, l->chosen, l->value, N, scratch, l->stats);
+    s += l->stats[l->own];
+    free(scratch);
+  }
   return s;
 }
 
+// every head, and every gate gradient of the mixture
+static int ncases(void) { return SAC_NPOLICIES + 2; }
+static SacParams case_params(int c) {
+  SacParams p = params(c < SAC_NPOLICIES ? c : 1);
+  if (c >= SAC_NPOLICIES) p.gate_grad = 1 + (c - SAC_NPOLICIES);   // gumbel, reinforce
+  p.experts = 3;
+  return p;
+}
+
 Test(policy, every_head_backward_matches_finite_differences) {
-  for (int k = 0; k < SAC_NPOLICIES; k++) {
-    SacParams p = params(k);
+  for (int c = 0; c < ncases(); c++) {
+    SacParams p = case_params(c);
     SacPolicy h;
     cr_assert_eq(sac_policy_init(&h, &p, A, N, err, sizeof err), 0, "%s", err);
-    cr_assert_str_eq(h.ops->name, SAC_POLICIES[k]->name);
-    size_t W = (size_t)h.W;
-    Loss l = {
-        &h,       falloc(N * W), falloc(N * (size_t)h.Z), falloc(N * A), falloc(N), falloc(N * A),
-        falloc(N)};
-    outputs(l.out, N * W, &p, 11 + k);
+    size_t W = (size_t)h.W, C = (size_t)h.C;
+    Loss l = {&h,           falloc(N * W),     falloc(N * (size_t)h.Z), falloc(N * C * A),
+              falloc(N * C), falloc(N * C * A), falloc(N * C),           {0},
+              falloc(N * C), stat_index(&p, "gate_loss"), {0}};
+    outputs(l.out, N * W, &p, 11 + c);
     Rng r;
-    rng_init(&r, 12 + k, RNG_STREAM_DATA);
+    rng_init(&r, 12 + c, RNG_STREAM_DATA);
     rng_fill_normalf(&r, l.eps, N * (size_t)h.Z, 0.0f, 1.0f);
-    fill(l.ca, N * A, -1, 1, 13);
-    fill(l.cl, N, -1, 1, 14);
+    fill(l.value, N * C, -1, 1, 15);
+    for (int i = 0; i < N; i++) {
+      l.chosen[i] = (int)rng_below(&r, C);
+      for (size_t k = 0; k < C; k++) {   // the actor loss: only the chosen candidate counts
+        int on = (int)k == l.chosen[i];
+        fill(l.ca + (i * C + k) * A, A, on ? -1 : 0, on ? 1 : 0, 13 + (uint32_t)(i * C + k));
+        fill(l.cl + i * C + k, 1, on ? -1 : 0, on ? 1 : 0, 14 + (uint32_t)(i * C + k));
+      }
+    }
 
     // the analytic gradient of the sample at out
     float *dout = falloc(N * W);
     loss(&l);
-    h.ops->backward(&h, l.out, l.ca, l.cl, N, dout);
+    h.ops->backward(&h, l.out, l.ca, l.cl, l.chosen, l.value, N, dout, l.stats);
     // central differences in float with h = 1e-2: error about 1e-4 of the gradient's scale
     double *fd = dalloc(N * W);
     for (size_t i = 0; i < N * W; i++) {
@@ -82,21 +121,24 @@ Test(policy, every_head_backward_matches_finite_differences) {
       fd[i] = (up - down) / 2e-2;
     }
     double e = rel_err(dout, fd, N * W);
-    cr_expect_leq(e, 2e-3, "head %s: backward against finite differences %g", h.ops->name, e);
-    printf("policy head %s: backward %.2g\n", h.ops->name, e);
+    cr_expect_leq(e, 2e-3, "case %d (%s): backward against finite differences %g", c,
+                  h.ops->name, e);
+    printf("policy head %s (case %d): backward %.2g\n", h.ops->name, c, e);
 
     // a sample is a function of (out, eps): the same twice; the deterministic action is in the box
-    float *a2 = falloc(N * A), *lp2 = falloc(N), *det = falloc(N * A);
+    float *a2 = falloc(N * C * A), *lp2 = falloc(N * C), *det = falloc(N * A);
     loss(&l);
-    h.ops->sample(&h, l.out, l.eps, N, a2, lp2);
-    cr_expect_arr_eq(a2, l.act, N * A * sizeof(float), "head %s: sample not repeatable",
+    h.ops->sample_all(&h, l.out, l.eps, N, a2, lp2);
+    cr_expect_arr_eq(a2, l.act, N * C * A * sizeof(float), "head %s: sample not repeatable",
                      h.ops->name);
+    h.ops->sample(&h, l.out, l.eps, N, a2, lp2);
     h.ops->act(&h, l.out, N, det);
     for (int i = 0; i < N * A; i++)
-      cr_expect(det[i] >= -1.0f && det[i] <= 1.0f && isfinite(lp2[i / A]),
-                "head %s: action %g outside [-1, 1]", h.ops->name, det[i]);
+      cr_expect(det[i] >= -1.0f && det[i] <= 1.0f && a2[i] >= -1.0f && a2[i] <= 1.0f &&
+                    isfinite(lp2[i / A]),
+                "head %s: action %g or %g outside [-1, 1]", h.ops->name, det[i], a2[i]);
     free(a2), free(lp2), free(det), free(dout), free(fd);
-    free(l.out), free(l.eps), free(l.act), free(l.logp), free(l.ca), free(l.cl);
+    free(l.out), free(l.eps), free(l.act), free(l.logp), free(l.ca), free(l.cl), free(l.value);
     sac_policy_free(&h);
   }
 }
@@ -131,8 +173,10 @@ Test(policy, gaussian_act_and_clamp) {
   for (int i = 0; i < N; i++)
     for (int j = 0; j < A; j++)
       cr_expect_eq(act[i * A + j], (float)tanh((double)out[i * 2 * A + j]));
-  h.ops->sample(&h, out, eps, N, act, logp);
-  h.ops->backward(&h, out, da, dl, N, dout);
+  int chosen[N] = {0};
+  double stats[1];
+  h.ops->sample_all(&h, out, eps, N, act, logp);
+  h.ops->backward(&h, out, da, dl, chosen, NULL, N, dout, stats);
   int clamped = 0;
   for (int i = 0; i < N; i++)
     for (int j = 0; j < A; j++) {

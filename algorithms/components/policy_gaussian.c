@@ -28,6 +28,21 @@ static int noise_width(const SacParams *p, int A) {
   return A;
 }
 
+static int one(const SacParams *p) {
+  (void)p;
+  return 1;
+}
+
+static int none(const SacParams *p) {
+  (void)p;
+  return 0;
+}
+
+static void no_names(const SacParams *p, char *buf, size_t n) {
+  (void)p;
+  if (n) buf[0] = 0;
+}
+
 static int init(SacPolicy *h, const SacParams *p, char *err, size_t errsz) {
   (void)err, (void)errsz;
   Gauss *g = xcalloc(1, sizeof *g, "sac policy");
@@ -67,8 +82,10 @@ static void sample(SacPolicy *h, const float *out, const float *eps, int n, floa
   dist_tanh_gauss_sample(act, NULL, logp, g->mu, g->log_std, eps, n, h->A);
 }
 
-static void backward(SacPolicy *h, const float *out, const float *da, const float *dlogp, int n,
-                     float *dout) {
+// one candidate per row (C = 1): the loss goes through it, and there is nothing else to train
+static void backward(SacPolicy *h, const float *out, const float *da, const float *dlogp,
+                     const int *chosen, const float *value, int n, float *dout, double *stats) {
+  (void)chosen, (void)value, (void)stats;
   Gauss *g = h->state;
   int A = h->A;
   // through the reparameterised sample, then the clamp (no gradient outside the bounds)
@@ -95,8 +112,13 @@ const float *sac_policy_gaussian_log_std(const SacPolicy *h) {
 const SacPolicyOps sac_policy_gaussian = {.name = "gaussian",
                                           .out_width = out_width,
                                           .noise_width = noise_width,
+                                          .candidates = one,
+                                          .detached = none,
+                                          .nstats = none,
+                                          .stat_names = no_names,
                                           .init = init,
                                           .free = release,
                                           .sample = sample,
+                                          .sample_all = sample,
                                           .backward = backward,
                                           .act = act};

@@ -49,7 +49,7 @@ int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rn
       mlp_init(&a->critic, 2, H + 1, cs, NN_RELU, NN_IDENTITY, err, errsz) ||
       mlp_init(&a->critic_targ, 2, H + 1, cs, NN_RELU, NN_IDENTITY, err, errsz) ||
       mlp_work_init(&a->aw, &a->actor, B, err, errsz) ||
-      mlp_work_init(&a->cw, &a->critic, B, err, errsz) ||
+      mlp_work_init(&a->cw, &a->critic, B * sac_policy_candidates(p), err, errsz) ||
       mlp_work_init(&a->qaw, &a->actor, SAC_QUERY_ROWS, err, errsz) ||
       mlp_work_init(&a->qcw, &a->critic, SAC_QUERY_ROWS, err, errsz) ||
       sac_policy_init(&a->head, p, A, B, err, errsz) ||
@@ -66,21 +66,26 @@ int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rn
   a->log_alpha[0] = (float)log(p->init_alpha);
   a->alpha = (float)p->init_alpha;
 
-  size_t b = (size_t)B, ba = b * A, bw = b * (O + A), r = SAC_QUERY_ROWS;
-  size_t W = (size_t)a->head.W, Z = (size_t)a->head.Z;
+  size_t b = (size_t)B, ba = b * A, r = SAC_QUERY_ROWS;
+  size_t W = (size_t)a->head.W, Z = (size_t)a->head.Z, C = (size_t)a->head.C;
+  size_t bc = b * C, bcw = bc * (O + A);   // the actor loss's candidate rows
   a->eps = xmalloc(2 * b * Z, sizeof(float), "sac update");
-  a->a_pi = xmalloc(ba, sizeof(float), "sac update");
-  a->logp_pi = xmalloc(b, sizeof(float), "sac update");
+  a->a_pi = xmalloc(bc * A, sizeof(float), "sac update");
+  a->logp_pi = xmalloc(bc, sizeof(float), "sac update");
+  a->value = xmalloc(bc, sizeof(float), "sac update");
+  a->chosen = xmalloc(b, sizeof(int), "sac update");
+  a->dgate = xmalloc(b * (size_t)(a->head.D ? a->head.D : 1), sizeof(float), "sac update");
   a->a_next = xmalloc(ba, sizeof(float), "sac update");
   a->logp_next = xmalloc(b, sizeof(float), "sac update");
   a->qmin_next = xmalloc(b, sizeof(float), "sac update");
   a->y = xmalloc(b, sizeof(float), "sac update");
-  a->xq = xmalloc(2 * bw, sizeof(float), "sac update");
-  a->dq = xmalloc(2 * b, sizeof(float), "sac update");
-  a->dxq = xmalloc(2 * bw, sizeof(float), "sac update");
+  a->xq = xmalloc(2 * bcw, sizeof(float), "sac update");
+  a->dq = xmalloc(2 * bc, sizeof(float), "sac update");
+  a->dxq = xmalloc(2 * bcw, sizeof(float), "sac update");
   a->dout = xmalloc(b * W, sizeof(float), "sac update");
-  a->da = xmalloc(ba, sizeof(float), "sac update");
-  a->dlogp = xmalloc(b, sizeof(float), "sac update");
+  a->da = xmalloc(bc * A, sizeof(float), "sac update");
+  a->dlogp = xmalloc(bc, sizeof(float), "sac update");
+  (void)ba;
   a->qx = xmalloc(2 * r * (O + A), sizeof(float), "sac query");
   a->qeps = xmalloc(r * Z, sizeof(float), "sac query");
   a->qlogp = xmalloc(r, sizeof(float), "sac query");
@@ -90,10 +95,12 @@ int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rn
 }
 
 void sac_agent_free(SacAgent *a) {
-  float *arrays[] = {a->eps,   a->a_pi, a->logp_pi, a->a_next, a->logp_next, a->qmin_next,
-                     a->y,     a->xq,   a->dq,      a->dxq,    a->dout,      a->da,
-                     a->dlogp, a->qx,   a->qeps,    a->qlogp,  a->obs1,      a->act1};
+  float *arrays[] = {a->eps,   a->a_pi,  a->logp_pi, a->a_next, a->logp_next, a->qmin_next,
+                     a->y,     a->xq,    a->dq,      a->dxq,    a->dout,      a->da,
+                     a->dlogp, a->qx,    a->qeps,    a->qlogp,  a->obs1,      a->act1,
+                     a->value, a->dgate};
   for (size_t k = 0; k < sizeof arrays / sizeof *arrays; k++) free(arrays[k]);
+  free(a->chosen);
   mlp_work_free(&a->aw);
   mlp_work_free(&a->cw);
   mlp_work_free(&a->qaw);
@@ -111,15 +118,21 @@ void sac_agent_free(SacAgent *a) {
 
 // ---- network pieces ----
 
+// x (members, n C, O + A): the rows [obs_i, act_(i C + k)] for k < C, repeated for each member
+static void critic_input_each(float *x, const float *obs, const float *act, int n, int C, int O,
+                              int A, int members) {
+  size_t W = (size_t)(O + A), rows = (size_t)n * C;
+  for (size_t b = 0; b < rows; b++) {
+    memcpy(x + b * W, obs + b / C * O, (size_t)O * sizeof *x);
+    memcpy(x + b * W + O, act + b * A, (size_t)A * sizeof *x);
+  }
+  for (int e = 1; e < members; e++) memcpy(x + e * rows * W, x, rows * W * sizeof *x);
+}
+
 // x (members, n, O + A): the rows [obs, act], repeated for each member
 static void critic_input(float *x, const float *obs, const float *act, int n, int O, int A,
                          int members) {
-  size_t W = (size_t)(O + A);
-  for (int b = 0; b < n; b++) {
-    memcpy(x + b * W, obs + (size_t)b * O, (size_t)O * sizeof *x);
-    memcpy(x + b * W + O, act + (size_t)b * A, (size_t)A * sizeof *x);
-  }
-  for (int e = 1; e < members; e++) memcpy(x + e * n * W, x, n * W * sizeof *x);
+  critic_input_each(x, obs, act, n, 1, O, A, members);
 }
 
 // ---- queries ----
@@ -166,8 +179,7 @@ void sac_agent_qmin(SacAgent *a, const float *obs, const float *act, int n, floa
 
 // ---- the update ----
 
-// actor pass at obs (B, O) with noise eps (B, Z): act (B, A) and logp (B); the pass stays in
-// a->aw and the sample in the head, for the backward
+// actor pass at obs (B, O) with noise eps (B, Z): one action per row, act (B, A) and logp (B)
 static void policy_sample(SacAgent *a, const float *obs, const float *eps, float *act,
                           float *logp) {
   const float *out = mlp_forward(&a->actor, &a->aw, obs, a->B);
@@ -191,13 +203,10 @@ void sac_agent_critic_grad(SacAgent *a, const ReplayBatch *b, SacStats *st) {
     a->y[i] = (float)(b->rew[i] + gamma * (1.0 - b->term[i]) * soft);
   }
 
-  // a_pi ~ pi(.|s); this pass stays in a->aw for the actor loss
-  policy_sample(a, b->obs, a->eps, a->a_pi, a->logp_pi);
-  double logp_sum = 0.0;
-  for (int i = 0; i < B; i++) logp_sum += a->logp_pi[i];
-  double logp_mean = logp_sum / B;
-  // temperature loss -log alpha (log pi + target): log pi is a constant here
-  a->log_alpha_g[0] = (float)-(logp_mean + a->target_entropy);
+  // the candidates a_pi ~ pi(.|s) (one but for mixtures); this pass stays in a->aw and the head
+  // for the actor loss
+  const float *out = mlp_forward(&a->actor, &a->aw, b->obs, B);
+  a->head.ops->sample_all(&a->head, out, a->eps, B, a->a_pi, a->logp_pi);
 
   // critics at the replayed (s, a): dL/dQ_e = (Q_e - y) / B
   critic_input(a->xq, b->obs, b->act, B, O, A, 2);
@@ -216,48 +225,75 @@ void sac_agent_critic_grad(SacAgent *a, const ReplayBatch *b, SacStats *st) {
   if (st) {
     st->q_loss = 0.5 * sq / B;
     st->alpha = alpha;
-    st->alpha_loss = -(double)a->log_alpha[0] * (logp_mean + a->target_entropy);
-    st->entropy = -logp_mean;
     st->q_mean = qsum / (2.0 * B);
   }
 }
 
 void sac_agent_critic_step(SacAgent *a) {
-  optim_step(&a->alpha_opt, a->log_alpha, a->log_alpha_g);
   optim_step(&a->critic_opt, a->critic.p.w, a->critic.p.g);
 }
 
 void sac_agent_actor_grad(SacAgent *a, SacStats *st) {
-  int B = a->B, O = a->obs_dim, A = a->act_dim, W = O + A;
+  int B = a->B, O = a->obs_dim, A = a->act_dim, W = O + A, C = a->head.C, n = B * C;
   double alpha = a->alpha;
 
-  // critics at (s, a_pi); s is the actor pass's copy of its input
-  critic_input(a->xq, a->aw.x, a->a_pi, B, O, A, 2);
-  const float *q = mlp_forward(&a->critic, &a->cw, a->xq, B);   // (2, B)
-  double loss = 0.0;
+  // critics at (s, a_pi) for every candidate; s is the actor pass's copy of its input
+  critic_input_each(a->xq, a->aw.x, a->a_pi, B, C, O, A, 2);
+  const float *q = mlp_forward(&a->critic, &a->cw, a->xq, n);   // (2, B C)
+  for (int r = 0; r < n; r++) a->value[r] = fminf(q[r], q[n + r]);
+  // the loss goes through the best candidate of each row (ties to the first)
+  for (int i = 0; i < B; i++) {
+    int best = 0;
+    for (int k = 1; k < C; k++) best = a->value[i * C + k] > a->value[i * C + best] ? k : best;
+    a->chosen[i] = best;
+  }
+  memset(a->dq, 0, 2 * (size_t)n * sizeof *a->dq);
+  memset(a->dlogp, 0, (size_t)n * sizeof *a->dlogp);
+  double loss = 0.0, logp_sum = 0.0;
   float inv_b = 1.0f / (float)B;
   for (int i = 0; i < B; i++) {
+    int r = i * C + a->chosen[i];
     // the gradient of the minimum goes to the smaller critic (Q1 on ties)
-    int first = q[i] <= q[B + i];
-    loss += alpha * a->logp_pi[i] - (first ? q[i] : q[B + i]);
-    a->dq[i] = first ? -inv_b : 0.0f;
-    a->dq[B + i] = first ? 0.0f : -inv_b;
-    a->dlogp[i] = (float)(alpha / B);
+    int first = q[r] <= q[n + r];
+    loss += alpha * a->logp_pi[r] - (first ? q[r] : q[n + r]);
+    logp_sum += a->logp_pi[r];
+    a->dq[r] = first ? -inv_b : 0.0f;
+    a->dq[n + r] = first ? 0.0f : -inv_b;
+    a->dlogp[r] = (float)(alpha / B);
   }
   mlp_backward_input(&a->critic, &a->cw, a->dq, a->dxq);
-  for (int i = 0; i < B; i++)
+  for (int r = 0; r < n; r++)
     for (int j = 0; j < A; j++)
-      a->da[i * A + j] = a->dxq[(size_t)i * W + O + j] + a->dxq[(size_t)(B + i) * W + O + j];
+      a->da[r * A + j] = a->dxq[(size_t)r * W + O + j] + a->dxq[(size_t)(n + r) * W + O + j];
 
-  // through the head's sample at s
+  // through the head's sample at s; columns behind a stop-gradient train the last layer only
   const float *out = a->aw.h[a->actor.nlayers - 1];   // (B, W) raw output of the pass at s
-  a->head.ops->backward(&a->head, out, a->da, a->dlogp, B, a->dout);
+  double head_stats[SAC_HEAD_STATS_MAX] = {0};
+  int Wa = a->head.W, D = a->head.D;
+  a->head.ops->backward(&a->head, out, a->da, a->dlogp, a->chosen, a->value, B, a->dout,
+                        head_stats);
+  for (int i = 0; i < B && D; i++) {
+    float *row = a->dout + (size_t)i * Wa + (Wa - D);
+    memcpy(a->dgate + (size_t)i * D, row, (size_t)D * sizeof *row);
+    memset(row, 0, (size_t)D * sizeof *row);
+  }
   nn_zero_grad(&a->actor.p);
   mlp_backward(&a->actor, &a->aw, a->dout, NULL);
-  if (st) st->pi_loss = loss / B;
+  if (D) mlp_last_columns_backward(&a->actor, &a->aw, Wa - D, D, a->dgate);
+
+  // temperature loss -log alpha (log pi + target) at the chosen candidates (log pi a constant)
+  double logp_mean = logp_sum / B;
+  a->log_alpha_g[0] = (float)-(logp_mean + a->target_entropy);
+  if (st) {
+    st->pi_loss = loss / B;
+    st->alpha_loss = -(double)a->log_alpha[0] * (logp_mean + a->target_entropy);
+    st->entropy = -logp_mean;
+    memcpy(st->head, head_stats, sizeof st->head);
+  }
 }
 
 void sac_agent_actor_step(SacAgent *a) {
+  optim_step(&a->alpha_opt, a->log_alpha, a->log_alpha_g);
   optim_step(&a->actor_opt, a->actor.p.w, a->actor.p.g);
   nn_polyak(&a->critic_targ.p, &a->critic.p, a->tau);
   a->updates++;
@@ -325,10 +361,19 @@ int sac_agent_load(SacAgent *a, CkptReader *r, const char *prefix, char *err, si
 
 // ---- what the programs driving an agent share ----
 
+void sac_algo_header(const SacParams *p, char *buf, size_t n) {
+  char head[SAC_HEAD_STATS_MAX * 24] = "";
+  sac_policy_stat_names(p, head, sizeof head);
+  snprintf(buf, n, "step,update,q_loss,pi_loss,alpha,entropy,q_mean%s%s,wall_s", *head ? "," : "",
+           head);
+}
+
 void sac_log_update(SacLog *l, CsvLog *log, const SacAgent *a, const SacStats *st,
                     int64_t log_every, int64_t step, double wall_s) {
   const double v[SAC_LOG_STATS] = {st->q_loss, st->pi_loss, st->alpha, st->entropy, st->q_mean};
+  int S = a->head.S;
   for (int k = 0; k < SAC_LOG_STATS; k++) l->sums[k] += v[k];
+  for (int k = 0; k < S; k++) l->head_sums[k] += st->head[k];
   l->n++;
   if (a->updates % log_every != 0) return;
   csv_i(log, step);
@@ -336,6 +381,10 @@ void sac_log_update(SacLog *l, CsvLog *log, const SacAgent *a, const SacStats *s
   for (int k = 0; k < SAC_LOG_STATS; k++) {
     csv_d(log, l->sums[k] / (double)l->n);
     l->sums[k] = 0.0;
+  }
+  for (int k = 0; k < S; k++) {
+    csv_d(log, l->head_sums[k] / (double)l->n);
+    l->head_sums[k] = 0.0;
   }
   csv_d(log, wall_s);
   csv_end(log);
@@ -362,24 +411,26 @@ void sac_learner_free(SacLearner *l) {
   sac_agent_free(&l->agent);
 }
 
-// the learner's own fields, beside its agent and replay
-static int learner_fields(const SacLearner *l, CkptField f[4]) {
+// the learner's own fields, beside its agent and replay (the head's sums only when it has any)
+static int learner_fields(const SacLearner *l, CkptField f[5]) {
   f[0] = (CkptField){"rng.explore", (void *)&l->explore, sizeof l->explore};
   f[1] = (CkptField){"rng.update", (void *)&l->update, sizeof l->update};
   f[2] = (CkptField){"algo.sums", (void *)l->log.sums, sizeof l->log.sums};
   f[3] = (CkptField){"algo.count", (void *)&l->log.n, sizeof l->log.n};
-  return 4;
+  f[4] = (CkptField){"algo.head_sums", (void *)l->log.head_sums,
+                     (size_t)l->agent.head.S * sizeof *l->log.head_sums};
+  return l->agent.head.S ? 5 : 4;
 }
 
 void sac_learner_save(const SacLearner *l, CkptWriter *w) {
-  CkptField f[4];
+  CkptField f[5];
   sac_agent_save(&l->agent, w, "sac");
   replay_save(&l->replay, w, "replay");
   ckpt_put_fields(w, "", f, learner_fields(l, f));
 }
 
 int sac_learner_load(SacLearner *l, CkptReader *r, char *err, size_t errsz) {
-  CkptField f[4];
+  CkptField f[5];
   return sac_agent_load(&l->agent, r, "sac", err, errsz) ||
                  replay_load(&l->replay, r, "replay", err, errsz) ||
                  ckpt_get_fields(r, "", f, learner_fields(l, f), err, errsz)

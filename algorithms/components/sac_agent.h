@@ -44,6 +44,9 @@
 // Query rows per network pass; larger queries run in chunks of this many.
 enum { SAC_QUERY_ROWS = 256 };
 
+// Most diagnostics a policy head reports per update (sac_policy.h's S).
+enum { SAC_HEAD_STATS_MAX = 48 };
+
 // What one update measured (means over the batch).
 typedef struct {
   double q_loss;       // 0.5 sum_e mean (Q_e(s, a) - y)^2
@@ -52,6 +55,7 @@ typedef struct {
   double alpha;        // alpha used by this update (before its temperature step)
   double entropy;      // -mean log pi(a_pi|s)
   double q_mean;       // mean of Q1 and Q2 at (s, a)
+  double head[SAC_HEAD_STATS_MAX];   // the head's diagnostics (its S names; zeros beyond)
 } SacStats;
 
 typedef struct {
@@ -68,17 +72,20 @@ typedef struct {
   // update state, valid after sac_agent_critic_grad (tests read it)
   float alpha;                    // alpha of this update: exp(log alpha) before its step
   float *eps;                     // (2, B, Z) policy noise: rows for s, then rows for s'
-  float *a_pi, *logp_pi;          // (B, A), (B): a_pi ~ pi(.|s) and log pi(a_pi|s)
+  float *a_pi, *logp_pi;          // (B, C, A), (B, C): the candidates a_pi ~ pi(.|s), log pi
+  float *value;                   // (B, C) min(Q1, Q2)(s, a_pi), after the critic step
+  int *chosen;                    // (B) the candidate of each row the actor loss goes through
   float *a_next, *logp_next;      // (B, A), (B): a' ~ pi(.|s') and log pi(a'|s')
   float *qmin_next;               // (B) min(Q1', Q2')(s', a')
   float *y;                       // (B) critic targets
   // scratch of the update
   float *xq;                      // (2, B, O + A) critic input
-  float *dq;                      // (2, B) dL/dQ
-  float *dxq;                     // (2, B, O + A) dL/d(critic input)
+  float *dq;                      // (2, B C) dL/dQ
+  float *dxq;                     // (2, B C, O + A) dL/d(critic input)
   float *dout;                    // (B, W) dL/d(actor output)
-  float *da, *dlogp;              // (B, A), (B)
-  MlpWork aw, cw;                 // the actor's and the critics' passes (B rows)
+  float *dgate;                   // (B, D) its detached columns
+  float *da, *dlogp;              // (B, C, A), (B, C)
+  MlpWork aw, cw;                 // the actor's and the critics' passes (B and B C rows)
   // scratch of the queries, R = SAC_QUERY_ROWS
   MlpWork qaw, qcw;               // actor and critics (R rows)
   float *qx;                      // (2, R, O + A) critic input
@@ -123,13 +130,17 @@ int sac_agent_load(SacAgent *a, CkptReader *r, const char *prefix, char *err, si
 
 // ---- what the programs driving an agent share (sac, demorl) ----
 
-// algo.csv: every log_every updates, the means of their statistics
-#define SAC_ALGO_HEADER "step,update,q_loss,pi_loss,alpha,entropy,q_mean,wall_s"
+// algo.csv: every log_every updates, the means of their statistics, then the head's (none for
+// gaussian): "step,update,q_loss,pi_loss,alpha,entropy,q_mean[,HEAD...],wall_s"
 enum { SAC_LOG_STATS = 5 };
 typedef struct {
   double sums[SAC_LOG_STATS];   // statistics of the updates since the last row
   int64_t n;
+  double head_sums[SAC_HEAD_STATS_MAX];   // the head's (S of them)
 } SacLog;
+
+// algo.csv's header for the head of p into buf (n bytes).
+void sac_algo_header(const SacParams *p, char *buf, size_t n);
 
 // Add one update's statistics (a->updates already counts it); when a->updates is a multiple of
 // log_every, write the row (step, wall_s given) to log and start over.

@@ -26,6 +26,13 @@ const char *sac_policy_names(void);
   X(REAL, tau, "0.005", "[0, 1]", "Polyak rate of the target critics")                         \
   X(REAL, log_std_min, "-20", "[-100, 100]", "lower clamp of the policy's log-std")            \
   X(REAL, log_std_max, "2", "[-100, 100]", "upper clamp of the policy's log-std")              \
+  X(INT, experts, "4", "[1, 32]", "pmoe: experts K (1 is the gaussian head)")                   \
+  X(REAL, gate_coef, "1", "[0, 1e6]", "pmoe: weight of the gate's loss")                        \
+  X(CHOICE, gate_grad, "frequency", "frequency|gumbel|reinforce",                               \
+    "pmoe: the gate's gradient: regression onto the best expert, Gumbel-softmax or score")      \
+  X(REAL, gumbel_temp, "1", "(0, 100]", "pmoe: temperature of the Gumbel-softmax gate")          \
+  X(CHOICE, eval_gate, "argmax", "argmax|sample",                                               \
+    "pmoe: evaluation's expert: the gate's most probable, or one drawn from the gate")          \
   X(INT, batch_size, "256", "[1, 65536]", "transitions per update")                            \
   X(INT, buffer_size, "1e6", "[1, 1e9]", "replay capacity in transitions")                     \
   X(INT, random_steps, "5000", "[0, 1e12]", "uniform-random actions first; updates after them") \

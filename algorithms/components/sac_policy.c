@@ -6,10 +6,10 @@
 
 #include "fail.h"
 
-extern const SacPolicyOps sac_policy_gaussian;
+extern const SacPolicyOps sac_policy_gaussian, sac_policy_pmoe;
 
 // in the order of SAC_POLICY_NAMES: sac.policy is an index into it
-const SacPolicyOps *const SAC_POLICIES[] = {&sac_policy_gaussian};
+const SacPolicyOps *const SAC_POLICIES[] = {&sac_policy_gaussian, &sac_policy_pmoe};
 const int SAC_NPOLICIES = (int)(sizeof SAC_POLICIES / sizeof *SAC_POLICIES);
 
 const char *sac_policy_names(void) {
@@ -29,12 +29,24 @@ int sac_policy_out_width(const SacParams *p, int A) { return ops_of(p)->out_widt
 
 int sac_policy_noise_width(const SacParams *p, int A) { return ops_of(p)->noise_width(p, A); }
 
+int sac_policy_candidates(const SacParams *p) { return ops_of(p)->candidates(p); }
+
+void sac_policy_stat_names(const SacParams *p, char *buf, size_t n) {
+  ops_of(p)->stat_names(p, buf, n);
+}
+
 int sac_policy_init(SacPolicy *h, const SacParams *p, int A, int rows, char *err, size_t errsz) {
   memset(h, 0, sizeof *h);
   const SacPolicyOps *ops = ops_of(p);
   if (!ops) return fail_msg(err, errsz, "sac.policy: no head number %d", p->policy);
-  *h = (SacPolicy){
-      .ops = ops, .A = A, .W = ops->out_width(p, A), .Z = ops->noise_width(p, A), .rows = rows};
+  *h = (SacPolicy){.ops = ops,
+                    .A = A,
+                    .W = ops->out_width(p, A),
+                    .Z = ops->noise_width(p, A),
+                    .C = ops->candidates(p),
+                    .D = ops->detached(p),
+                    .S = ops->nstats(p),
+                    .rows = rows};
   if (ops->init(h, p, err, errsz)) {
     memset(h, 0, sizeof *h);
     return -1;

@@ -199,7 +199,9 @@ int main(int argc, char **argv) {
 
   Run run;
   double ret = NAN;
-  CkptReader *ck = run_start(&run, &cli, TRAIN_CSV_HEADER, EVAL_CSV_HEADER, SAC_ALGO_HEADER);
+  char algo_header[1600];
+  sac_algo_header(&sp, algo_header, sizeof algo_header);
+  CkptReader *ck = run_start(&run, &cli, TRAIN_CSV_HEADER, EVAL_CSV_HEADER, algo_header);
   CsvLog *eval_log = run_open_log(&run, ck, "eval_mpc.csv", EVAL_CSV_HEADER);
   CsvLog *plan_log = run_open_log(&run, ck, "plan.csv", MPC_PLAN_HEADER);
   CsvLog *model_log = run_open_log(&run, ck, "model.csv", MPC_MODEL_HEADER);

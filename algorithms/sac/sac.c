@@ -112,7 +112,9 @@ int main(int argc, char **argv) {
 
   Run run;
   double ret = NAN;
-  CkptReader *ck = run_start(&run, &cli, TRAIN_CSV_HEADER, EVAL_CSV_HEADER, SAC_ALGO_HEADER);
+  char algo_header[1600];
+  sac_algo_header(&p, algo_header, sizeof algo_header);
+  CkptReader *ck = run_start(&run, &cli, TRAIN_CSV_HEADER, EVAL_CSV_HEADER, algo_header);
   if (ck) {
     load(&s, &te, ck);
     ckpt_close(ck);
