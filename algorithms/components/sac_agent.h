@@ -14,15 +14,19 @@
 //
 // One update (sac_agent_update) is four steps, in SB3's order; the gradient computations are
 // separate from the optimiser steps so that tests can check them before any step:
-//   sac_agent_critic_grad  a_pi ~ pi(.|s) with log pi (noise eps[0]); the temperature loss
-//                          -log alpha mean(log pi(a_pi|s) + target) and its gradient; the
-//                          target y = r + gamma (1 - terminated) (min(Q1', Q2')(s', a')
+//   sac_agent_critic_grad  the target y = r + gamma (1 - terminated) (min(Q1', Q2')(s', a')
 //                          - alpha log pi(a'|s')) with a' ~ pi(.|s') (noise eps[1]); the
-//                          critic loss 0.5 sum_e mean (Q_e(s, a) - y)^2 and its gradient
-//   sac_agent_critic_step  Adam on log alpha and on the critics
-//   sac_agent_actor_grad   actor loss mean(alpha log pi(a_pi|s) - min(Q1, Q2)(s, a_pi)) through
-//                          the critics as they are now (updated, within an update); its gradient
-//   sac_agent_actor_step   Adam on the actor, then Polyak averaging of the target critics
+//                          critic loss 0.5 sum_e mean (Q_e(s, a) - y)^2 and its gradient; and the
+//                          candidates a_pi ~ pi(.|s) with log pi (noise eps[0]; one per row but
+//                          for a mixture head, sac_policy.h)
+//   sac_agent_critic_step  Adam on the critics
+//   sac_agent_actor_grad   min(Q1, Q2) at every candidate through the critics as they are now
+//                          (updated, within an update); per row the best candidate a*; the actor
+//                          loss mean(alpha log pi(a*|s) - min(Q1, Q2)(s, a*)) and its gradient
+//                          (with whatever the head trains from the choice); the temperature loss
+//                          -log alpha mean(log pi(a*|s) + target) and its gradient
+//   sac_agent_actor_step   Adam on log alpha and on the actor, then Polyak averaging of the
+//                          target critics
 // alpha = exp(log alpha) before this update's temperature step, in the target and the actor loss;
 // the target entropy is -A. Only `terminated` stops the bootstrap: a time-limit truncation
 // bootstraps. The gradient of min(Q1, Q2) goes to the smaller critic (Q1 on ties).
