@@ -101,12 +101,31 @@ int main(int argc, char **argv) {
   // the parts (critic_grad leaves the state actor_grad needs; steps are Adam and Polyak)
   double tc = best_time(run_critic_grad, &s), ta = best_time(run_actor_grad, &s),
          ts = best_time(run_steps, &s);
-  printf("  %-28s %8.3f ms\n", "  critic and alpha gradients", tc * 1e3);
-  printf("  %-28s %8.3f ms\n", "  actor gradient", ta * 1e3);
+  printf("  %-28s %8.3f ms\n", "  critic gradient", tc * 1e3);
+  printf("  %-28s %8.3f ms\n", "  actor and alpha gradients", ta * 1e3);
   printf("  %-28s %8.3f ms\n", "  Adam steps and Polyak", ts * 1e3);
   double frac = limit / t;
   printf("\nSAC update target: 50%% of the GEMM-bound limit, measured %.1f%% (%.1f GFLOP/s)%s\n",
          100.0 * frac, flops / t * 1e-9, frac >= 0.5 ? "" : " (below target)");
+
+  // the mixture-of-experts head at the same sizes: its actor loss runs both critics (forward and
+  // input backward) on K B rows instead of B
+  printf("\nPMOE head (sac.policy=pmoe) against the gaussian head, same sizes, same run:\n");
+  for (int K = 2; K <= 8; K *= 2) {
+    Bench m = {.b = s.b};
+    SacParams q = p;
+    q.policy = 1;
+    q.experts = K;
+    rng_init(&init, 1, RNG_STREAM_INIT);
+    if (sac_agent_init(&m.a, &q, OBS, ACT, &init, err, sizeof err)) fail_run("%s", err);
+    rng_init(&m.r, 1, RNG_STREAM_REPLAY);
+    double tm = best_time(run_update, &m), tmc = best_time(run_critic_grad, &m),
+           tma = best_time(run_actor_grad, &m);
+    printf("  K = %d: update %8.3f ms = %.2fx the gaussian's (critic gradient %.3f ms, actor "
+           "gradient %.3f ms)\n",
+           K, tm * 1e3, tm / t, tmc * 1e3, tma * 1e3);
+    sac_agent_free(&m.a);
+  }
   replay_batch_free(&s.b);
   sac_agent_free(&s.a);
   return EXIT_OK;
