@@ -83,6 +83,18 @@ $demorl --out d --resume --quiet >/dev/null || fail "resume"
 same_all a d || fail "the resumed run differs from the uninterrupted one"
 echo "ok: resume"
 
+# with PMOE's actor (sac.policy=pmoe): the planner's prior is its most probable expert; resumes
+# exactly, and logs the gate
+$demorl $small --set sac.policy=pmoe --set sac.experts=2 --out p >/dev/null || fail "pmoe run"
+head -1 p/algo.csv | grep -q ',gate_entropy,gate_loss,expert_spread,usage_0,usage_1,wall_s$' ||
+  fail "pmoe: algo.csv header $(head -1 p/algo.csv)"
+same_all a p && fail "pmoe gave the gaussian actor's logs"
+cp -r p q
+rm q/DONE
+$demorl --out q --resume --quiet >/dev/null || fail "pmoe resume"
+same_all p q || fail "the resumed pmoe run differs from the uninterrupted one"
+echo "ok: demorl with PMOE's actor, resumed"
+
 # a real kill -9 after the first checkpoint of a longer run
 long="$small --steps 2400 --checkpoint-every 600"
 $demorl $long --out e >/dev/null || fail "long run"
