@@ -14,7 +14,7 @@ static double softplus(double t) { return (t > 0.0 ? t : 0.0) + log1p(exp(-fabs(
 
 // log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)): finite for every u, unlike the naive form,
 // which reaches log(0) once tanh(u) rounds to +-1
-static double log_dtanh(double u) { return 2.0 * (log_2 - u - softplus(-2.0 * u)); }
+double dist_log_dtanh(double u) { return 2.0 * (log_2 - u - softplus(-2.0 * u)); }
 
 void dist_gauss_sample(float *u, const float *mu, const float *log_std, const float *eps, int B,
                        int A) {
@@ -66,7 +66,7 @@ void dist_tanh_gauss_sample(float *a, float *u, float *logp, const float *mu, co
       int k = b * A + j;
       double uk = mu[k] + exp((double)log_std[k]) * eps[k];
       // (u - mu) / std is eps itself: use it rather than a rounded quotient
-      s += -0.5 * (double)eps[k] * eps[k] - log_std[k] - half_log_2pi - log_dtanh(uk);
+      s += -0.5 * (double)eps[k] * eps[k] - log_std[k] - half_log_2pi - dist_log_dtanh(uk);
       a[k] = (float)tanh(uk);
       if (u) u[k] = (float)uk;
     }

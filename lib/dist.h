@@ -33,6 +33,9 @@ void dist_tanh_gauss_backward(float *dmu, float *dlog_std, const float *da, cons
                               const float *mu, const float *log_std, const float *eps, int B,
                               int A);
 
+// log(1 - tanh(u)^2), computed stably as 2 (log 2 - u - softplus(-2u)).
+double dist_log_dtanh(double u);
+
 // Deterministic action tanh(mu).
 void dist_tanh_mean(float *a, const float *mu, int B, int A);
 

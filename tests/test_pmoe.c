@@ -159,14 +159,16 @@ Test(pmoe, the_gate_learns_how_often_each_expert_is_best) {
 }
 
 // an expert's log pi is the density of its tanh-Gaussian: integrated over an interval it gives
-// the Gaussian's probability of the interval's preimage
-Test(pmoe, an_experts_density_integrates_to_its_gaussians_probability) {
+// the Gaussian's probability of the interval's preimage; the mixture's (sac.entropy_logp =
+// mixture) gives the gate's mixture of those
+static void integrate(int mixture) {
   enum { K = 2, A = 1, N = 2001 };
   SacParams p = params("pmoe", K);
   p.log_std_min = -5;
+  p.entropy_logp = mixture;
   SacPolicy h;
   cr_assert_eq(sac_policy_init(&h, &p, A, N, err, sizeof err), 0, "%s", err);
-  const float mu[K] = {0.3f, -0.8f}, ls[K] = {-0.5f, 0.2f};
+  const float mu[K] = {0.3f, -0.8f}, ls[K] = {-0.5f, 0.2f}, logit[K] = {0.4f, -0.3f};
   const double lo = -0.7, hi = 0.9;   // the interval of actions
   float *out = falloc((size_t)N * h.W), *eps = falloc((size_t)N * h.Z);
   float *act = falloc(N * K), *logp = falloc(N * K);
@@ -176,10 +178,13 @@ Test(pmoe, an_experts_density_integrates_to_its_gaussians_probability) {
     for (int k = 0; k < K; k++) {
       out[(size_t)i * h.W + k] = mu[k];
       out[(size_t)i * h.W + K + k] = ls[k];
+      out[(size_t)i * h.W + 2 * K + k] = logit[k];
       eps[(size_t)i * h.Z + k] = (float)((atanh(a) - mu[k]) / exp(ls[k]));
     }
   }
   h.ops->sample_all(&h, out, eps, N, act, logp);
+  double gate[K], mix = 0.0;
+  for (int k = 0; k < K; k++) gate[k] = exp(logit[k]) / (exp(logit[0]) + exp(logit[1]));
   for (int k = 0; k < K; k++) {
     double s = 0.0;
     for (int i = 0; i < N; i++) {
@@ -190,10 +195,19 @@ Test(pmoe, an_experts_density_integrates_to_its_gaussians_probability) {
     // Phi(z) = erfc(-z / sqrt 2) / 2 at the preimages atanh(lo), atanh(hi)
     double sd = exp(ls[k]), z_hi = (atanh(hi) - mu[k]) / sd, z_lo = (atanh(lo) - mu[k]) / sd;
     double want = 0.5 * (erfc(-z_hi / sqrt(2.0)) - erfc(-z_lo / sqrt(2.0)));
-    cr_expect_lt(fabs(s - want), 1e-4, "expert %d: integral %.7f, Gaussian %.7f", k, s, want);
+    mix += gate[k] * want;
+    if (!mixture)
+      cr_expect_lt(fabs(s - want), 1e-4, "expert %d: integral %.7f, Gaussian %.7f", k, s, want);
+    else if (k == K - 1)   // every candidate's log pi is the mixture's: one density
+      cr_expect_lt(fabs(s - mix), 1e-4, "mixture: integral %.7f, gate-weighted %.7f", s, mix);
   }
   free(out), free(eps), free(act), free(logp);
   sac_policy_free(&h);
+}
+
+Test(pmoe, densities_integrate_to_their_gaussians_probabilities) {
+  integrate(0);
+  integrate(1);
 }
 
 // ---- a bandit with two modes ----

@@ -73,11 +73,13 @@ static double loss(Loss *l) {
   return s;
 }
 
-// every head, and every gate gradient of the mixture
-static int ncases(void) { return SAC_NPOLICIES + 2; }
+// every head, every gate gradient of the mixture, and its mixture log-density
+static int ncases(void) { return SAC_NPOLICIES + 3; }
 static SacParams case_params(int c) {
   SacParams p = params(c < SAC_NPOLICIES ? c : 1);
-  if (c >= SAC_NPOLICIES) p.gate_grad = 1 + (c - SAC_NPOLICIES);   // gumbel, reinforce
+  if (c == SAC_NPOLICIES || c == SAC_NPOLICIES + 1)
+    p.gate_grad = 1 + (c - SAC_NPOLICIES);   // gumbel, reinforce
+  if (c == SAC_NPOLICIES + 2) p.entropy_logp = 1;   // mixture
   p.experts = 3;
   return p;
 }

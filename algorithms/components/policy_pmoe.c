@@ -23,6 +23,8 @@
 //              the candidates' min(Q1, Q2) as constants;
 //   reinforce  L = -coef mean_i (v_ik~ - mean_k v_ik) log alpha_k~(s_i), k~ drawn from the gate
 //              (the score-function estimator with the candidates' mean as baseline).
+// sac.entropy_logp = mixture puts the whole mixture's log-density, log sum_j alpha_j pi_j(a), in
+// the entropy terms instead (then every expert and the gate get its gradient).
 // Diagnostics per update: the gate's mean entropy, the gate loss, the mean distance between the
 // experts' mean actions tanh(mu_k), and how often each expert was k*.
 #include <math.h>
@@ -37,10 +39,11 @@
 
 enum { GRAD_FREQUENCY, GRAD_GUMBEL, GRAD_REINFORCE };
 enum { EVAL_ARGMAX, EVAL_SAMPLE };
+enum { LOGP_EXPERT, LOGP_MIXTURE };
 
 typedef struct {
   int K, G;                       // experts; gate columns (K, or 0 when K = 1)
-  int grad, eval;                 // sac.gate_grad, sac.eval_gate
+  int grad, eval, mixture;        // sac.gate_grad, sac.eval_gate, sac.entropy_logp = mixture
   double coef, temp;              // sac.gate_coef, sac.gumbel_temp
   float lo, hi;                   // log-std clamp
   float *mu, *log_std;            // (rows, K, A) of the last pass, log_std clamped
@@ -50,6 +53,9 @@ typedef struct {
   float *dmu, *dlog_std;          // (rows, K, A) backward scratch
   float *smu, *slog_std, *seps;   // (rows, A) the drawn expert's, one action per row
   int *pick;                      // (rows) the expert of each row
+  double *resp;                   // (rows, K, K) mixture: each expert's share of a candidate
+  double *dmix, *u, *own;         // (rows, K), (A), (K) mixture scratch
+  float *zero;                    // (rows, K) zeros
 } Pmoe;
 
 static int gate_cols(const SacParams *p) { return p->experts > 1 ? (int)p->experts : 0; }
@@ -77,6 +83,7 @@ static int init(SacPolicy *h, const SacParams *p, char *err, size_t errsz) {
   m->G = gate_cols(p);
   m->grad = p->gate_grad;
   m->eval = p->eval_gate;
+  m->mixture = p->entropy_logp == LOGP_MIXTURE;
   m->coef = p->gate_coef;
   m->temp = p->gumbel_temp;
   m->lo = (float)p->log_std_min;
@@ -92,6 +99,11 @@ static int init(SacPolicy *h, const SacParams *p, char *err, size_t errsz) {
   m->slog_std = xmalloc(ra, sizeof(float), "pmoe head");
   m->seps = xmalloc(ra, sizeof(float), "pmoe head");
   m->pick = xmalloc((size_t)h->rows, sizeof(int), "pmoe head");
+  m->resp = xmalloc(rk * m->K, sizeof(double), "pmoe head");
+  m->zero = xcalloc(rk, sizeof(float), "pmoe head");
+  m->dmix = xmalloc(rk, sizeof(double), "pmoe head");
+  m->u = xmalloc((size_t)h->A, sizeof(double), "pmoe head");
+  m->own = xmalloc((size_t)m->K, sizeof(double), "pmoe head");
   h->state = m;
   return 0;
 }
@@ -100,7 +112,8 @@ static void release(SacPolicy *h) {
   Pmoe *m = h->state;
   if (!m) return;
   free(m->mu), free(m->log_std), free(m->eps), free(m->dmu), free(m->dlog_std), free(m->prob);
-  free(m->smu), free(m->slog_std), free(m->seps), free(m->pick);
+  free(m->smu), free(m->slog_std), free(m->seps), free(m->pick), free(m->resp), free(m->zero);
+  free(m->dmix), free(m->u), free(m->own);
   free(m);
 }
 
@@ -152,6 +165,41 @@ static void gather(Pmoe *m, const int *k, int n, int A, const float *eps, int Z)
   }
 }
 
+// log of the mixture's density, log sum_j alpha_j pi_j(a), at the action a = tanh(u) of row i
+// (u (A) its pre-tanh value); each expert's share of it into resp (K)
+static double mixture_logp(const Pmoe *m, int i, const double *u, int A, double *resp) {
+  int K = m->K;
+  const double *p = m->prob + (size_t)i * K;
+  double mx = -INFINITY, sum = 0.0, corr = 0.0;
+  for (int j = 0; j < K; j++) {
+    const float *mu = m->mu + ((size_t)i * K + j) * A, *ls = m->log_std + ((size_t)i * K + j) * A;
+    double l = log(p[j]);
+    for (int d = 0; d < A; d++) {
+      double z = (u[d] - mu[d]) / exp((double)ls[d]);
+      l += -0.5 * z * z - ls[d] - 0.91893853320467274178;   // log N(u_d; mu, std)
+    }
+    resp[j] = l;
+    mx = fmax(mx, l);
+  }
+  for (int j = 0; j < K; j++) sum += resp[j] = exp(resp[j] - mx);
+  for (int j = 0; j < K; j++) resp[j] /= sum;
+  for (int d = 0; d < A; d++) corr += dist_log_dtanh(u[d]);
+  return mx + log(sum) - corr;
+}
+
+// mixture: replace the experts' own log pi of n candidate rows (expert[r] drew candidate r of
+// `per` per row) by the mixture's, keeping each expert's shares when resp is given
+static void mixture_logps(Pmoe *m, int n, int per, const float *mu, const float *ls,
+                          const float *eps, int A, float *logp, double *resp) {
+  for (int r = 0; r < n * per; r++) {
+    for (int d = 0; d < A; d++) {
+      size_t q = (size_t)r * A + d;
+      m->u[d] = mu[q] + exp((double)ls[q]) * eps[q];
+    }
+    logp[r] = (float)mixture_logp(m, r / per, m->u, A, resp ? resp + (size_t)r * m->K : m->own);
+  }
+}
+
 static void sample(SacPolicy *h, const float *out, const float *eps, int n, float *act,
                    float *logp) {
   Pmoe *m = h->state;
@@ -160,6 +208,7 @@ static void sample(SacPolicy *h, const float *out, const float *eps, int n, floa
   for (int i = 0; i < n; i++) m->pick[i] = draw(m, i, eps + (size_t)i * Z + KA);
   gather(m, m->pick, n, A, eps, Z);
   dist_tanh_gauss_sample(act, NULL, logp, m->smu, m->slog_std, m->seps, n, A);
+  if (m->mixture) mixture_logps(m, n, 1, m->smu, m->slog_std, m->seps, A, logp, NULL);
 }
 
 static void sample_all(SacPolicy *h, const float *out, const float *eps, int n, float *act,
@@ -171,6 +220,37 @@ static void sample_all(SacPolicy *h, const float *out, const float *eps, int n, 
     memcpy(m->eps + (size_t)i * KA, eps + (size_t)i * Z, (size_t)KA * sizeof *m->eps);
   m->gate_noise = eps;
   dist_tanh_gauss_sample(act, NULL, logp, m->mu, m->log_std, m->eps, n * m->K, A);
+  if (m->mixture) mixture_logps(m, n, m->K, m->mu, m->log_std, m->eps, A, logp, m->resp);
+}
+
+// mixture: dL/dlogp (n, K) of the candidates into every expert's dmu and dlog_std (added) and
+// the gate's dlogit (n, K) (written): log sum_j alpha_j N(u; mu_j, std_j) - sum log(1 - a^2),
+// with u = mu_k + std_k eps the candidate's own path
+static void mixture_backward(Pmoe *m, const float *dlogp, int n, int A, double *dlogit) {
+  int K = m->K;
+  for (size_t q = 0; q < (size_t)n * K; q++) dlogit[q] = 0.0;
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < K; k++) {
+      size_t r = (size_t)i * K + k;
+      double g = dlogp[r];
+      if (g == 0.0) continue;
+      const double *w = m->resp + r * K, *p = m->prob + (size_t)i * K;
+      for (int l = 0; l < K; l++) dlogit[(size_t)i * K + l] += g * (w[l] - p[l]);
+      for (int d = 0; d < A; d++) {
+        size_t own = r * A + d;
+        double sk = exp((double)m->log_std[own]);
+        double u = m->mu[own] + sk * m->eps[own], du = 2.0 * tanh(u);
+        for (int j = 0; j < K; j++) {
+          size_t q = ((size_t)i * K + j) * A + d;
+          double sj = exp((double)m->log_std[q]), z = (u - m->mu[q]) / sj;
+          m->dmu[q] += (float)(g * w[j] * z / sj);
+          m->dlog_std[q] += (float)(g * w[j] * (z * z - 1.0));
+          du -= w[j] * z / sj;
+        }
+        m->dmu[own] += (float)(g * du);
+        m->dlog_std[own] += (float)(g * du * sk * m->eps[own]);
+      }
+    }
 }
 
 // dL/d(logits) of row i's gate into dlogit (K); returns the row's gate loss
@@ -219,9 +299,16 @@ static void backward(SacPolicy *h, const float *out, const float *da, const floa
   Pmoe *m = h->state;
   int A = h->A, W = h->W, K = m->K, KA = K * A;
   // every expert through its reparameterised sample (zero where the loss gave zero), then the
-  // clamp (no gradient outside the bounds)
-  dist_tanh_gauss_backward(m->dmu, m->dlog_std, da, dlogp, m->mu, m->log_std, m->eps, n * K, A);
-  double gate_loss = 0.0, entropy = 0.0, spread = 0.0, dlogit[64];
+  // clamp (no gradient outside the bounds); the mixture's log pi reaches every expert and the gate
+  double gate_loss = 0.0, entropy = 0.0, spread = 0.0, dlogit[64], *dmix = NULL;
+  if (m->mixture) {
+    dist_tanh_gauss_backward(m->dmu, m->dlog_std, da, m->zero, m->mu, m->log_std, m->eps, n * K,
+                             A);
+    dmix = m->dmix;
+    mixture_backward(m, dlogp, n, A, dmix);
+  } else {
+    dist_tanh_gauss_backward(m->dmu, m->dlog_std, da, dlogp, m->mu, m->log_std, m->eps, n * K, A);
+  }
   for (int i = 0; i < n; i++) {
     float *row = dout + (size_t)i * W;
     const float *o = out + (size_t)i * W;
@@ -235,7 +322,8 @@ static void backward(SacPolicy *h, const float *out, const float *da, const floa
     if (m->G) {
       gate_loss += gate_grad(m, i, chosen[i], value + (size_t)i * K,
                              m->gate_noise + (size_t)i * h->Z + KA, n, dlogit);
-      for (int k = 0; k < K; k++) row[2 * KA + k] = (float)dlogit[k];
+      for (int k = 0; k < K; k++)
+        row[2 * KA + k] = (float)(dlogit[k] + (dmix ? dmix[(size_t)i * K + k] : 0.0));
     }
     // the mean distance between the experts' mean actions
     for (int k = 0; k < K; k++)

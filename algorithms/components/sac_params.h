@@ -33,6 +33,8 @@ const char *sac_policy_names(void);
   X(REAL, gumbel_temp, "1", "(0, 100]", "pmoe: temperature of the Gumbel-softmax gate")          \
   X(CHOICE, eval_gate, "argmax", "argmax|sample",                                               \
     "pmoe: evaluation's expert: the gate's most probable, or one drawn from the gate")          \
+  X(CHOICE, entropy_logp, "expert", "expert|mixture",                                          \
+    "pmoe: log pi of the entropy terms: the drawn expert's own, or the whole mixture's")        \
   X(INT, batch_size, "256", "[1, 65536]", "transitions per update")                            \
   X(INT, buffer_size, "1e6", "[1, 1e9]", "replay capacity in transitions")                     \
   X(INT, random_steps, "5000", "[0, 1e12]", "uniform-random actions first; updates after them") \
