@@ -67,6 +67,93 @@ Test(pmoe, one_expert_is_the_gaussian_head) {
   replay_batch_free(&b);
 }
 
+// ---- the whole actor loss against finite differences ----
+
+enum { FO = 3, FA = 2, FK = 3, FB = 6 };
+
+typedef struct {
+  SacAgent *a;
+  const ReplayBatch *b;
+  SacPolicy head;   // its own state: the agent's holds the analytic pass
+  MlpWork aw;
+  const int *chosen;
+  int with_gate;    // add the gate's loss (it reads the trunk through a stop-gradient)
+} FdLoss;
+
+// the actor loss at the agent's current actor, with the analytic pass's choices held fixed:
+// mean_i alpha log pi(a*_i) - min(Q1, Q2)(s_i, a*_i), plus the gate's loss when asked
+static double actor_loss(FdLoss *l) {
+  SacAgent *a = l->a;
+  float act[FB * FK * FA], logp[FB * FK], obs[FB * FK * FO], q[FB * FK], dout[FB * 64];
+  double stats[3 + FK];
+  const float *out = mlp_forward(&a->actor, &l->aw, l->b->obs, FB);
+  l->head.ops->sample_all(&l->head, out, a->eps, FB, act, logp);
+  for (int r = 0; r < FB * FK; r++) memcpy(obs + r * FO, l->b->obs + r / FK * FO, sizeof(float) * FO);
+  sac_agent_qmin(a, obs, act, FB * FK, q);
+  double s = 0.0;
+  for (int i = 0; i < FB; i++) {
+    int r = i * FK + l->chosen[i];
+    s += ((double)a->alpha * logp[r] - q[r]) / FB;
+  }
+  if (l->with_gate) {
+    float zeros[FB * FK * FA] = {0};
+    l->head.ops->backward(&l->head, out, zeros, zeros, l->chosen, q, FB, dout, stats);
+    s += stats[1];
+  }
+  return s;
+}
+
+Test(pmoe, actor_gradient_matches_finite_differences) {
+  SacParams p = params("pmoe", FK);
+  p.hidden_size = 8;
+  p.batch_size = FB;
+  SacAgent a;
+  Rng init;
+  rng_init(&init, 3, RNG_STREAM_INIT);
+  cr_assert_eq(sac_agent_init(&a, &p, FO, FA, &init, err, sizeof err), 0, "%s", err);
+  ReplayBatch b;
+  cr_assert_eq(replay_batch_init(&b, FB, FO, FA, err, sizeof err), 0, "%s", err);
+  fill(b.obs, FB * FO, -1, 1, 1);
+  fill(b.next_obs, FB * FO, -1, 1, 2);
+  fill(b.act, FB * FA, -0.9f, 0.9f, 3);
+  fill(b.rew, FB, -1, 1, 4);
+  for (int i = 0; i < FB; i++) b.term[i] = b.trunc[i] = 0;
+  Rng r;
+  rng_init(&r, 5, RNG_STREAM_REPLAY);
+  rng_fill_normalf(&r, a.eps, 2 * (size_t)FB * a.head.Z, 0.0f, 1.0f);
+  sac_agent_critic_grad(&a, &b, NULL);
+  sac_agent_actor_grad(&a, NULL);
+  int chosen[FB];
+  memcpy(chosen, a.chosen, sizeof chosen);
+  float *g = falloc(a.actor.p.n);
+  memcpy(g, a.actor.p.g, a.actor.p.n * sizeof *g);
+
+  FdLoss l = {&a, &b, {0}, {0}, chosen, 0};
+  cr_assert_eq(sac_policy_init(&l.head, &p, FA, FB, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(mlp_work_init(&l.aw, &a.actor, FB, err, sizeof err), 0, "%s", err);
+  // the last layer sees the gate's loss; the layers below it do not (the stop-gradient)
+  size_t last = a.actor.layer[a.actor.nlayers - 1].w_off;
+  double *fd = dalloc(a.actor.p.n);
+  for (size_t i = 0; i < a.actor.p.n; i++) {
+    l.with_gate = i >= last;
+    float save = a.actor.p.w[i];
+    a.actor.p.w[i] = save + 3e-3f;
+    double up = actor_loss(&l);
+    a.actor.p.w[i] = save - 3e-3f;
+    double down = actor_loss(&l);
+    a.actor.p.w[i] = save;
+    fd[i] = (up - down) / 6e-3;
+  }
+  double e = rel_err(g, fd, a.actor.p.n);
+  cr_expect_leq(e, 1e-4, "actor gradient against finite differences: %g", e);
+  printf("pmoe actor gradient (K = %d): %.2g against finite differences\n", FK, e);
+  free(g), free(fd);
+  mlp_work_free(&l.aw);
+  sac_policy_free(&l.head);
+  replay_batch_free(&b);
+  sac_agent_free(&a);
+}
+
 // ---- the head ----
 
 // the actor loss through candidate k* of each row leaves every other expert's columns at exactly
