@@ -414,7 +414,8 @@ void cli_finish(Cli *c) {
   }
 
   // the directory first, locked, so that every check below sees a state no one else changes
-  if (make_dirs(c->out, &c->made_len)) fail_run("%s: cannot create directory: %s", c->out, strerror(errno));
+  if (make_dirs(c->out, &c->made_len))
+    fail_run("%s: cannot create directory: %s", c->out, strerror(errno));
   lock_dir(c);
 
   cli_path(c, "DONE", path, sizeof path);

@@ -65,7 +65,8 @@ expect 1 "run.seed: 1 in the run, 2 now" $ars --out mix --resume --quiet
 grep -q "^input.env.model = [0-9a-f]\{16\} .*swimmer.xml" ref/manifest.ini ||
   fail "the manifest does not record the model file's digest"
 
-$ars --env CartpoleBalance --steps 4000 --quiet --out pol >/dev/null || fail "a policy for the layer"
+$ars --env CartpoleBalance --steps 4000 --quiet --out pol >/dev/null ||
+  fail "a policy for the layer"
 cp pol/policy.txt mine.txt
 small="--env CartpoleBalance --policy mine.txt --steps 300 --eval-every 300 --eval-episodes 1
   --checkpoint-every 100 --quiet"

@@ -88,7 +88,8 @@ static double actor_loss(FdLoss *l) {
   double stats[3 + FK];
   const float *out = mlp_forward(&a->actor, &l->aw, l->b->obs, FB);
   l->head.ops->sample_all(&l->head, out, a->eps, FB, act, logp);
-  for (int r = 0; r < FB * FK; r++) memcpy(obs + r * FO, l->b->obs + r / FK * FO, sizeof(float) * FO);
+  for (int r = 0; r < FB * FK; r++)
+    memcpy(obs + r * FO, l->b->obs + r / FK * FO, sizeof(float) * FO);
   sac_agent_qmin(a, obs, act, FB * FK, q);
   double s = 0.0;
   for (int i = 0; i < FB; i++) {
