@@ -259,10 +259,11 @@ Test(checkpoint, text_file_and_empty_file) {
 Test(checkpoint, missing_file_and_directory) {
   cr_assert_null(ckpt_open(path, "sac", err, sizeof err));
   char want[256];
-  snprintf(want, sizeof want, "%s: %s", path, strerror(ENOENT));
+  snprintf(want, sizeof want, "%s: cannot open: %s", path, strerror(ENOENT));
   cr_assert_str_eq(err, want);
   cr_assert_null(ckpt_open(dir, "sac", err, sizeof err));
-  HAS(dir);
+  snprintf(want, sizeof want, "%s: not a regular file (a directory)", dir);
+  cr_assert_str_eq(err, want);
   // a writer into a missing directory fails at once, naming the temporary file
   char p[200];
   snprintf(p, sizeof p, "%s/no/such/ck.bin", dir);
