@@ -454,3 +454,15 @@ Test(checkpoint, fields_round_trip_as_plain_puts) {
   cr_expect_neq(strstr(err, "'owner.a' has 24 bytes, expected 16"), NULL, "%s", err);
   ckpt_close(r);
 }
+
+// a FIFO with no writer would block a plain fopen forever: the timeout turns that into a failure
+Test(checkpoint, only_regular_files_are_read, .timeout = 10) {
+  char fifo[160];
+  snprintf(fifo, sizeof fifo, "%s/fifo.bin", dir);
+  cr_assert_eq(mkfifo(fifo, 0600), 0);
+  cr_assert_null(ckpt_open(fifo, "sac", err, sizeof err));
+  HAS(": not a regular file (a FIFO or pipe)");
+  HAS(fifo);
+  cr_assert_null(ckpt_open("/dev/zero", "sac", err, sizeof err));
+  HAS("/dev/zero: not a regular file (a character device)");
+}
