@@ -296,6 +296,14 @@ static int read_body(Reader *rd, LinPolicy *p, char *err, size_t errsz) {
   if ((double)O * (double)A > LINPOLICY_SIZE_MAX)
     return fail_msg(err, errsz, "%s:%d: a %lld x %lld matrix is too large", rd->name, rd->lineno,
                     A, O);
+  // every number takes at least two bytes (a digit and a separator): a short file cannot hold
+  // large dimensions, and must not get their allocation (a few bytes would ask for gigabytes);
+  // small ones are read, so that a cut file says where it ends
+  double values = (double)O * (double)A + 2.0 * (double)O + 2.0 * (double)A;
+  if (values > 65536 && 2.0 * values > (double)(rd->n - rd->pos))
+    return fail_msg(err, errsz, "%s:%d: obs %lld and act %lld need %.0f numbers, more than the "
+                    "%zu bytes left in the file can hold", rd->name, rd->lineno, O, A, values,
+                    rd->n - rd->pos);
   if (want(rd, "clip", 1, err, errsz)) return -1;
   if (strcmp(rd->tok[1], "yes") == 0) clip = 1;
   else if (strcmp(rd->tok[1], "no") == 0) clip = 0;

@@ -369,3 +369,10 @@ Test(linpolicy, only_regular_files_are_read, .timeout = 10) {
   unlink(fifo);
   rmdir(d);
 }
+
+Test(linpolicy, dimensions_the_file_cannot_hold_are_refused_before_allocating) {
+  // 800 MB of matrix asked for by 50 bytes
+  refused("mirrorbench-linear-policy 1\ntask T\nobs 1000000\nact 100\nclip no\n",
+          "p.txt:4: obs 1000000 and act 100 need 102000200 numbers, more than the 8 bytes left "
+          "in the file can hold");
+}
