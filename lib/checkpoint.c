@@ -12,6 +12,7 @@
 
 #include "digest.h"
 #include "fail.h"
+#include "infile.h"
 
 static const char magic[8] = {'M', 'B', 'C', 'K', 'P', 'T', '\r', '\n'};
 
@@ -239,21 +240,11 @@ static CkptReader *r_bad(CkptReader *r) {
 CkptReader *ckpt_open(const char *path, const char *kind, char *err, size_t errsz) {
   CkptReader *r = xcalloc(1, sizeof *r, "checkpoint reader");
   r->path = xstrdup(path, "checkpoint path");
-  r->f = fopen(path, "rb");
-  if (!r->f) {
-    fail_msg(err, errsz, "%s: %s", path, strerror(errno));
-    return r_bad(r);
-  }
-  struct stat st;
-  if (fstat(fileno(r->f), &st) != 0) {
-    fail_msg(err, errsz, "%s: %s", path, strerror(errno));
-    return r_bad(r);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    fail_msg(err, errsz, "%s: not a regular file", path);
-    return r_bad(r);
-  }
-  uint64_t fsize = (uint64_t)st.st_size;
+  // a regular file only, opened without waiting for a FIFO's writer (infile.h); its size bounds
+  // every length read from it
+  uint64_t fsize;
+  r->f = infile_open(path, &fsize, err, errsz);
+  if (!r->f) return r_bad(r);
 
   Digest h;
   digest_init(&h);
@@ -297,6 +288,12 @@ CkptReader *ckpt_open(const char *path, const char *kind, char *err, size_t errs
     }
     pos += sizeof tlen;
     if (tlen == 0) break;
+    // a file that grew after it was opened must not lead the walk past the size it had
+    if (pos > fsize) {
+      fail_msg(err, errsz, "%s: changed while being read: it grew past its %llu bytes", path,
+               (unsigned long long)fsize);
+      goto bad;
+    }
     if (tlen > TAG_MAX) {
       fail_msg(err, errsz, "%s: corrupted: a tag of %u bytes after %zu fields", path,
                (unsigned)tlen, r->nfields);
@@ -310,6 +307,11 @@ CkptReader *ckpt_open(const char *path, const char *kind, char *err, size_t errs
     }
     fd.tag[tlen] = 0;
     pos += tlen + sizeof size;
+    if (pos > fsize) {
+      fail_msg(err, errsz, "%s: changed while being read: it grew past its %llu bytes", path,
+               (unsigned long long)fsize);
+      goto bad;
+    }
     if (strlen(fd.tag) != tlen) {
       fail_msg(err, errsz, "%s: corrupted: a tag contains a zero byte", path);
       goto bad;

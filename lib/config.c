@@ -11,6 +11,7 @@
 #include <ini.h>
 
 #include "fail.h"
+#include "infile.h"
 
 static char *xstrdup(const char *s) {
   size_t n = strlen(s) + 1;
@@ -460,27 +461,40 @@ int cfg_apply(Config *c, int final, char *err, size_t errsz) {
 //---------------- INI files ----------------
 
 // inih calls the reader once per line; it counts lines for messages, strips leading blanks (an
-// indented line would otherwise continue the previous value) and reports over-long lines
+// indented line would otherwise continue the previous value), reports over-long lines, and stops
+// at the first control character (a NUL would cut the line short in inih's view, and a binary file
+// read as INI should say what it is, not which of its lines looks malformed)
 typedef struct {
-  const char *text;   // string source, or NULL
-  FILE *f;            // file source
+  const char *p, *end;   // the text left to read
   int line;
-  int long_line;      // first line longer than inih's buffer
+  int long_line;         // first line longer than inih's buffer
+  int ctrl_line;         // line of the first control character, which ends the reading
+  unsigned ctrl;         // that character
 } Reader;
+
+// tab is a blank, and the \r of a CRLF line end is a line end (inih strips it as trailing space)
+static int is_ctrl(const Reader *r, int c) {
+  if (c == '\t' || c == '\n') return 0;
+  if (c == '\r') return !(r->p == r->end || *r->p == '\n');
+  return c < 0x20 || c == 0x7f;
+}
 
 static char *read_line(char *buf, int num, void *stream) {
   Reader *r = stream;
-  int n = 0, c, truncated = 0;
-  for (;;) {
-    if (r->text) c = *r->text ? (unsigned char)*r->text++ : EOF;
-    else c = fgetc(r->f);
-    if (c == EOF) break;
+  int n = 0, truncated = 0;
+  if (r->ctrl_line) return NULL;
+  while (r->p < r->end) {
+    int c = (unsigned char)*r->p++;
+    if (is_ctrl(r, c)) {
+      r->ctrl_line = r->line + 1, r->ctrl = (unsigned)c;
+      return NULL;
+    }
     if (n == 0 && (c == ' ' || c == '\t')) continue;
     if (n < num - 2) buf[n++] = (char)c;
     else if (c != '\n' && c != '\r') truncated = 1;
     if (c == '\n') break;
   }
-  if (n == 0 && c == EOF) return NULL;
+  if (n == 0) return NULL;   // the end (a line always keeps its newline)
   r->line++;
   if (truncated && !r->long_line) r->long_line = r->line;
   if (n == 0 || buf[n - 1] != '\n') buf[n++] = '\n';
@@ -542,7 +556,13 @@ static int read_ini(Config *c, Reader *rd, const char *name, CfgLevel level, cha
   // the earliest of: an over-long line, a syntax error (inih's line), a handler error
   int line = 0;
   const char *why = NULL;
-  if (rd->long_line) line = rd->long_line, why = "line is longer than 199 characters";
+  char ctrl[64];
+  if (rd->ctrl_line) {
+    snprintf(ctrl, sizeof ctrl, "control character 0x%02x (a binary file?)", rd->ctrl);
+    line = rd->ctrl_line, why = ctrl;
+  }
+  if (rd->long_line && (!line || rd->long_line < line))
+    line = rd->long_line, why = "line is longer than 199 characters";
   if (bad > 0 && (!line || bad < line))
     line = bad, why = "malformed line: expected '[section]', 'key = value' or a ';' comment";
   if (x.err_line && (!line || x.err_line < line)) line = x.err_line, why = x.err;
@@ -558,18 +578,24 @@ static int read_ini(Config *c, Reader *rd, const char *name, CfgLevel level, cha
 }
 
 int cfg_read_file(Config *c, const char *path, CfgLevel level, char *err, size_t errsz) {
-  FILE *f = fopen(path, "r");
-  if (!f) return fail_msg(err, errsz, "%s: cannot open: %s", path, strerror(errno));
-  Reader rd = {.f = f};
+  char *text;
+  size_t n;
+  if (infile_read(path, INFILE_TEXT_MAX, "a config file", &text, &n, err, errsz)) return -1;
+  Reader rd = {.p = text, .end = text + n};
   int rc = read_ini(c, &rd, path, level, err, errsz);
-  if (rc == 0 && ferror(f)) rc = fail_msg(err, errsz, "%s: read error", path);
-  fclose(f);
+  free(text);
   return rc;
 }
 
 int cfg_read_string(Config *c, const char *text, const char *name, CfgLevel level, char *err,
                     size_t errsz) {
-  Reader rd = {.text = text};
+  Reader rd = {.p = text, .end = text + strlen(text)};
+  return read_ini(c, &rd, name, level, err, errsz);
+}
+
+int cfg_read_bytes(Config *c, const char *data, size_t n, const char *name, CfgLevel level,
+                   char *err, size_t errsz) {
+  Reader rd = {.p = data, .end = data + n};
   return read_ini(c, &rd, name, level, err, errsz);
 }
 

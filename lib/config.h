@@ -114,12 +114,19 @@ int cfg_push(Config *c, const char *key, const char *value, CfgLevel level, cons
 
 // Queue every `key = value` of an INI file; sections named meta or meta.* are skipped (run
 // provenance in manifests). Syntax errors (malformed line, key outside a section, line too long,
-// key repeated in the file, unreadable file) return -1 with "FILE:LINE: ..." in err.
+// key repeated in the file, a control character other than tab or the \r of a CRLF line end)
+// return -1 with "FILE:LINE: ..." in err; nothing of a file with an error is queued. Only a
+// regular file of at most 16 MiB is read (infile.h): a device, FIFO or directory is refused
+// before reading ("FILE: not a regular file (a FIFO or pipe)"), as is an unreadable file.
 int cfg_read_file(Config *c, const char *path, CfgLevel level, char *err, size_t errsz);
 
 // Same from a string; `name` stands for the file name in messages.
 int cfg_read_string(Config *c, const char *text, const char *name, CfgLevel level, char *err,
                     size_t errsz);
+
+// Same from n bytes, which may hold NULs (refused as control characters).
+int cfg_read_bytes(Config *c, const char *data, size_t n, const char *name, CfgLevel level,
+                   char *err, size_t errsz);
 
 // Apply the queued assignments to the registered sections. Assignments to sections not
 // registered yet stay queued, unless `final`, where they are errors. Returns 0 or -1 with err

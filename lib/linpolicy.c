@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "fail.h"
+#include "infile.h"
 #include "manifest.h"
 
 // limits that keep a malformed file from asking for absurd allocations
@@ -69,6 +71,7 @@ void linpolicy_copy(LinPolicy *dst, const LinPolicy *src) {
   dst->clip = src->clip;
   memcpy(dst->low, src->low, A * sizeof *dst->low);
   memcpy(dst->high, src->high, A * sizeof *dst->high);
+  dst->checksum = src->checksum;
 }
 
 void linpolicy_sync(LinPolicy *p) { norm_std(&p->norm, p->std); }
@@ -109,8 +112,11 @@ static void put_row(FILE *f, const char *key, const double *x, int n) {
   fputc('\n', f);
 }
 
-int linpolicy_write(const LinPolicy *p, FILE *f) {
+// the whole file, checksum line included, in a new buffer
+static int format(const LinPolicy *p, char **buf, size_t *len) {
   int O = p->obs_dim, A = p->act_dim;
+  FILE *f = open_memstream(buf, len);
+  if (!f) return -1;
   fprintf(f, "%s %d\n", LINPOLICY_MAGIC, LINPOLICY_VERSION);
   fprintf(f, "task %s\nobs %d\nact %d\nclip %s\n", p->task, O, A, p->clip ? "yes" : "no");
   put_row(f, "low", p->low, A);
@@ -119,31 +125,48 @@ int linpolicy_write(const LinPolicy *p, FILE *f) {
   put_row(f, "mean", p->norm.mean, O);
   put_row(f, "m2", p->norm.m2, O);
   for (int i = 0; i < A; i++) put_row(f, "M", p->m + (size_t)i * O, O);
-  return ferror(f) ? -1 : 0;
+  // the bytes so far are final once flushed: the checksum covers exactly them
+  int bad = fflush(f) != 0;
+  if (!bad) fprintf(f, "checksum " DIGEST_FMT "\n", digest_bytes(*buf, *len));
+  bad |= ferror(f) != 0;
+  bad |= fclose(f) != 0;
+  if (bad) {
+    free(*buf);
+    *buf = NULL;
+  }
+  return bad ? -1 : 0;
+}
+
+int linpolicy_write(const LinPolicy *p, FILE *f) {
+  char *buf;
+  size_t len;
+  if (format(p, &buf, &len)) return -1;
+  int rc = fwrite(buf, 1, len, f) == len && !ferror(f) ? 0 : -1;
+  free(buf);
+  return rc;
 }
 
 int linpolicy_save(const LinPolicy *p, const char *path, char *err, size_t errsz) {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (!f) return fail_msg(err, errsz, "%s: cannot format the policy: %s", path, strerror(errno));
-  int bad = linpolicy_write(p, f);
-  bad |= fclose(f) != 0;
-  int rc = bad ? fail_msg(err, errsz, "%s: cannot format the policy", path)
-               : file_write_atomic(path, buf, len, err, errsz);
+  char *buf;
+  size_t len;
+  if (format(p, &buf, &len))
+    return fail_msg(err, errsz, "%s: cannot format the policy: %s", path, strerror(errno));
+  int rc = file_write_atomic(path, buf, len, err, errsz);
   free(buf);
   return rc;
 }
 
 //---------------- reading ----------------
 
+// the file's bytes, read a line at a time
 typedef struct {
-  FILE *f;
+  const char *data;
+  size_t n, pos;   // pos: where the next line starts
   const char *name;
-  char *line;
+  char *line;      // the current line, NUL-terminated, its comment cut off
   size_t cap;
   int lineno;
-  char **tok;   // (ntok) words of the current line
+  char **tok;      // (ntok) words of the current line
   int ntok, tokcap;
 } Reader;
 
@@ -152,7 +175,7 @@ static void split(Reader *rd) {
   rd->ntok = 0;
   char *s = rd->line;
   for (;;) {
-    while (*s && isspace((unsigned char)*s)) s++;
+    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n') s++;
     if (!*s) break;
     if (rd->ntok == rd->tokcap) {
       rd->tokcap = rd->tokcap ? 2 * rd->tokcap : 64;
@@ -161,26 +184,53 @@ static void split(Reader *rd) {
       rd->tok = t;
     }
     rd->tok[rd->ntok++] = s;
-    while (*s && !isspace((unsigned char)*s)) s++;
+    while (*s && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') s++;
     if (*s) *s++ = 0;
   }
 }
 
-// the next line with words on it (comments and blank lines skipped); 0 at the end of the file
-static int next_line(Reader *rd) {
-  while (getline(&rd->line, &rd->cap, rd->f) > 0) {
-    rd->lineno++;
+// Copy the next line into rd->line: 1, 0 at the end of the file, -1 (err) for a control character
+// other than tab or the \r of a CRLF line end (a NUL would silently end the line)
+static int raw_line(Reader *rd, char *err, size_t errsz) {
+  if (rd->pos >= rd->n) return 0;
+  const char *s = rd->data + rd->pos, *nl = memchr(s, '\n', rd->n - rd->pos);
+  size_t len = nl ? (size_t)(nl - s) + 1 : rd->n - rd->pos;
+  rd->pos += len;
+  rd->lineno++;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    int crlf = c == '\r' && i + 2 == len && s[i + 1] == '\n';
+    if ((c < 0x20 && c != '\t' && c != '\n' && !crlf) || c == 0x7f)
+      return fail_msg(err, errsz, "%s:%d: control character 0x%02x (a binary file?)", rd->name,
+                      rd->lineno, c);
+  }
+  if (len + 1 > rd->cap) {
+    char *t = realloc(rd->line, len + 1);
+    if (!t) fail_run("out of memory reading %s", rd->name);
+    rd->line = t, rd->cap = len + 1;
+  }
+  memcpy(rd->line, s, len);
+  rd->line[len] = 0;
+  return 1;
+}
+
+// the next line with words on it (comments and blank lines skipped): 1, 0 at the end, -1 (err)
+static int next_line(Reader *rd, char *err, size_t errsz) {
+  int rc;
+  while ((rc = raw_line(rd, err, errsz)) > 0) {
     char *hash = strchr(rd->line, '#');
     if (hash) *hash = 0;
     split(rd);
     if (rd->ntok) return 1;
   }
-  return 0;
+  return rc;
 }
 
 // the next line must be `key` followed by exactly n values
 static int want(Reader *rd, const char *key, int n, char *err, size_t errsz) {
-  if (!next_line(rd))
+  int rc = next_line(rd, err, errsz);
+  if (rc < 0) return -1;
+  if (rc == 0)
     return fail_msg(err, errsz, "%s:%d: the file ends early; expected '%s'", rd->name,
                     rd->lineno + 1, key);
   if (strcmp(rd->tok[0], key) != 0)
@@ -222,9 +272,9 @@ static int get_row(Reader *rd, const char *key, int n, int finite, double *x, ch
 
 static int read_body(Reader *rd, LinPolicy *p, char *err, size_t errsz) {
   // the first line names the format and its version
-  if (getline(&rd->line, &rd->cap, rd->f) <= 0)
-    return fail_msg(err, errsz, "%s: empty file; expected a linear policy", rd->name);
-  rd->lineno = 1;
+  int first = raw_line(rd, err, errsz);
+  if (first < 0) return -1;
+  if (first == 0) return fail_msg(err, errsz, "%s: empty file; expected a linear policy", rd->name);
   split(rd);
   if (rd->ntok < 1 || strcmp(rd->tok[0], LINPOLICY_MAGIC) != 0)
     return fail_msg(err, errsz, "%s:1: not a linear-policy file (its first line must be '%s %d')",
@@ -246,6 +296,14 @@ static int read_body(Reader *rd, LinPolicy *p, char *err, size_t errsz) {
   if ((double)O * (double)A > LINPOLICY_SIZE_MAX)
     return fail_msg(err, errsz, "%s:%d: a %lld x %lld matrix is too large", rd->name, rd->lineno,
                     A, O);
+  // every number takes at least two bytes (a digit and a separator): a short file cannot hold
+  // large dimensions, and must not get their allocation (a few bytes would ask for gigabytes);
+  // small ones are read, so that a cut file says where it ends
+  double values = (double)O * (double)A + 2.0 * (double)O + 2.0 * (double)A;
+  if (values > 65536 && 2.0 * values > (double)(rd->n - rd->pos))
+    return fail_msg(err, errsz, "%s:%d: obs %lld and act %lld need %.0f numbers, more than the "
+                    "%zu bytes left in the file can hold", rd->name, rd->lineno, O, A, values,
+                    rd->n - rd->pos);
   if (want(rd, "clip", 1, err, errsz)) return -1;
   if (strcmp(rd->tok[1], "yes") == 0) clip = 1;
   else if (strcmp(rd->tok[1], "no") == 0) clip = 0;
@@ -278,35 +336,102 @@ static int read_body(Reader *rd, LinPolicy *p, char *err, size_t errsz) {
                  rd->name, rd->lineno + 1, i + 1, A);
       return -1;
     }
-  if (next_line(rd))
-    return fail_msg(err, errsz, "%s:%d: unexpected '%.40s' after the last row of M (A = %lld)",
-                    rd->name, rd->lineno, rd->tok[0], A);
-  if (ferror(rd->f)) return fail_msg(err, errsz, "%s: read error", rd->name);
+  int more = next_line(rd, err, errsz);
+  if (more < 0) return -1;
+  if (more)
+    return fail_msg(err, errsz, "%s:%d: unexpected '%.40s' after the last row of M (A = %lld)%s",
+                    rd->name, rd->lineno, rd->tok[0], A,
+                    strcmp(rd->tok[0], "checksum") == 0 ? " (a checksum line must be the last)"
+                                                        : "");
   linpolicy_sync(p);
   return 0;
 }
 
-int linpolicy_read(LinPolicy *p, FILE *f, const char *name, char *err, size_t errsz) {
-  Reader rd = {f, name, NULL, 0, 0, NULL, 0, 0};
+// The checksum line, if the file's last line is one: its offset (the bytes it covers), its line
+// number and the recorded sum. 0 none, 1 found, -1 (err) a malformed checksum line.
+static int find_checksum(const char *data, size_t n, const char *name, size_t *start, int *lineno,
+                         uint64_t *sum, char *err, size_t errsz) {
+  size_t end = n;
+  if (end && data[end - 1] == '\n') end--;
+  if (end && data[end - 1] == '\r') end--;
+  size_t b = end;
+  while (b > 0 && data[b - 1] != '\n') b--;
+  static const char key[] = "checksum";
+  size_t kl = sizeof key - 1;
+  if (end - b <= kl || memcmp(data + b, key, kl) != 0 || (data[b + kl] != ' ' && data[b + kl] != '\t'))
+    return 0;
+  *start = b;
+  *lineno = 1;
+  for (size_t i = 0; i < b; i++) *lineno += data[i] == '\n';
+  const char *h = data + b + kl;
+  size_t hl = end - b - kl;
+  while (hl && (*h == ' ' || *h == '\t')) h++, hl--;
+  while (hl && (h[hl - 1] == ' ' || h[hl - 1] == '\t')) hl--;
+  int ok = hl == 16;
+  uint64_t v = 0;
+  for (size_t i = 0; ok && i < hl; i++) {
+    int c = (unsigned char)h[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+            c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (d < 0) ok = 0;
+    v = v << 4 | (uint64_t)d;
+  }
+  if (!ok)
+    return fail_msg(err, errsz, "%s:%d: checksum: expected 16 hex digits, got '%.*s'", name,
+                    *lineno, (int)(hl < 40 ? hl : 40), h);
+  *sum = v;
+  return 1;
+}
+
+int linpolicy_parse(LinPolicy *p, const char *data, size_t n, const char *name, char *err,
+                    size_t errsz) {
   memset(p, 0, sizeof *p);
+  // the checksum first: a changed file says so, not which of its lines no longer parses
+  size_t start = n;
+  int lineno = 0;
+  uint64_t sum = 0;
+  int has = find_checksum(data, n, name, &start, &lineno, &sum, err, errsz);
+  if (has < 0) return -1;
+  if (has) {
+    uint64_t got = digest_bytes(data, start);
+    if (got != sum)
+      return fail_msg(err, errsz, "%s: checksum mismatch: the file was changed or damaged after "
+                      "it was written (recorded " DIGEST_FMT ", contents give " DIGEST_FMT ")",
+                      name, sum, got);
+  }
+  Reader rd = {.data = data, .n = start, .name = name};
   int rc = read_body(&rd, p, err, errsz);
   if (rc) linpolicy_free(p);
+  else p->checksum = has;
   free(rd.line);
   free(rd.tok);
   return rc;
 }
 
-int linpolicy_load(LinPolicy *p, const char *path, char *err, size_t errsz) {
+int linpolicy_read(LinPolicy *p, FILE *f, const char *name, char *err, size_t errsz) {
+  char *data;
+  size_t n;
   memset(p, 0, sizeof *p);
-  FILE *f = fopen(path, "r");
-  if (!f) return fail_msg(err, errsz, "%s: cannot open: %s", path, strerror(errno));
-  int rc = linpolicy_read(p, f, path, err, errsz);
-  fclose(f);
+  if (infile_slurp(f, name, INFILE_TEXT_MAX, "a policy file", &data, &n, err, errsz)) return -1;
+  int rc = linpolicy_parse(p, data, n, name, err, errsz);
+  free(data);
+  return rc;
+}
+
+int linpolicy_load(LinPolicy *p, const char *path, char *err, size_t errsz) {
+  char *data;
+  size_t n;
+  memset(p, 0, sizeof *p);
+  if (infile_read(path, INFILE_TEXT_MAX, "a policy file", &data, &n, err, errsz)) return -1;
+  int rc = linpolicy_parse(p, data, n, path, err, errsz);
+  free(data);
   return rc;
 }
 
 int linpolicy_sniff(const char *path) {
-  FILE *f = fopen(path, "r");
+  // only a regular file can be a policy (linpolicy_load refuses the rest); anything else is
+  // left unread for the caller's other reader
+  FILE *f = infile_open(path, NULL, NULL, 0);
   if (!f) return 0;
   char head[64] = "";
   size_t ml = strlen(LINPOLICY_MAGIC);

@@ -21,10 +21,23 @@
 //   mean 0.1 ...                         O finite numbers
 //   m2 12.5 ...                          O finite numbers >= 0: sums of squared deviations
 //   M 0.01 ...                           A lines, row i of M: O finite numbers each
+//   checksum 0123456789abcdef            optional, the last line: digest_bytes (digest.h) of every
+//                                        byte of the file before this line, 16 hex digits
 //
 // Keys come in this order, one per line, values separated by spaces or tabs. Blank lines and
-// text after '#' are ignored (after the first line). Anything else, a missing or extra value, or
-// a line after the last row of M is refused with "FILE:LINE: what".
+// text after '#' are ignored (after the first line). Anything else, a missing or extra value, a
+// line after the last row of M (other than the checksum line), or a control character other than
+// tab or the \r of a CRLF line end is refused with "FILE:LINE: what".
+//
+// The checksum is verified before anything else is read: a file changed or damaged after it was
+// written is refused with "FILE: checksum mismatch: ..." (recorded and computed sums). A file
+// without the line (written by hand, or by a build before checksums were added) is accepted, as
+// before: the library prints nothing, and sets `checksum` to 0 so that a caller may warn. The
+// checksum line is not part of the format's version: files with it are still version 1, and
+// earlier builds refuse them ("unexpected 'checksum' after the last row of M").
+//
+// Only a regular file of at most 16 MiB is read (infile.h): a device, a FIFO or a directory is
+// refused before reading, with "FILE: not a regular file (...)".
 #ifndef MB_LINPOLICY_H
 #define MB_LINPOLICY_H
 
@@ -45,6 +58,8 @@ typedef struct {
   double *std;                     // (O) norm_std(&norm), kept current by linpolicy_sync
   int clip;                        // clip actions to [low, high]
   double *low, *high;              // (A) action bounds
+  int checksum;                    // loaded from a file whose checksum line was verified (1), or
+                                   // from a file without one (0); ignored by writing
 } LinPolicy;
 
 // M = 0, an empty normaliser (identity), no clipping, bounds (-inf, inf).
@@ -68,18 +83,24 @@ void linpolicy_act_with(const LinPolicy *p, const double *m, const double *obs, 
 // linpolicy_act as a PolicyFn (episodes.h): ctx is the LinPolicy.
 void linpolicy_fn(void *ctx, const double *obs, double *act);
 
-// Write the file format to f. Returns 0, or -1 if writing failed.
+// Write the file format to f, checksum line included. Returns 0, or -1 if writing failed.
 int linpolicy_write(const LinPolicy *p, FILE *f);
 
-// Read the file format from f into p (uninitialised on entry; initialised only on success).
-// `name` stands for the file in messages. Returns 0 or -1 with "NAME:LINE: ..." in err.
+// Read the file format from f (to its end, at most 16 MiB) into p (uninitialised on entry;
+// initialised only on success). `name` stands for the file in messages. Returns 0 or -1 with
+// "NAME:LINE: ..." in err.
 int linpolicy_read(LinPolicy *p, FILE *f, const char *name, char *err, size_t errsz);
+
+// The same from the n bytes at data (which may hold anything, NULs included).
+int linpolicy_parse(LinPolicy *p, const char *data, size_t n, const char *name, char *err,
+                    size_t errsz);
 
 // Save atomically to path (path.tmp, fsync, rename) / load from path.
 int linpolicy_save(const LinPolicy *p, const char *path, char *err, size_t errsz);
 int linpolicy_load(LinPolicy *p, const char *path, char *err, size_t errsz);
 
-// 1 if the first line of the file at path names this format (any version), else 0.
+// 1 if the first line of the file at path names this format (any version), else 0 (also for
+// anything but a regular file, which is not read).
 int linpolicy_sniff(const char *path);
 
 // Does the policy fit `task` with these dimensions? 0, or -1 with a message saying what differs.

@@ -15,6 +15,7 @@ noinst_LIBRARIES += %D%/libmirror.a
 	%D%/manifest.c %D%/manifest.h \
 	%D%/csvlog.c %D%/csvlog.h \
 	%D%/digest.c %D%/digest.h \
+	%D%/infile.c %D%/infile.h \
 	%D%/checkpoint.c %D%/checkpoint.h \
 	%D%/progress.c %D%/progress.h \
 	%D%/run.c %D%/run.h \

@@ -259,10 +259,11 @@ Test(checkpoint, text_file_and_empty_file) {
 Test(checkpoint, missing_file_and_directory) {
   cr_assert_null(ckpt_open(path, "sac", err, sizeof err));
   char want[256];
-  snprintf(want, sizeof want, "%s: %s", path, strerror(ENOENT));
+  snprintf(want, sizeof want, "%s: cannot open: %s", path, strerror(ENOENT));
   cr_assert_str_eq(err, want);
   cr_assert_null(ckpt_open(dir, "sac", err, sizeof err));
-  HAS(dir);
+  snprintf(want, sizeof want, "%s: not a regular file (a directory)", dir);
+  cr_assert_str_eq(err, want);
   // a writer into a missing directory fails at once, naming the temporary file
   char p[200];
   snprintf(p, sizeof p, "%s/no/such/ck.bin", dir);
@@ -452,4 +453,16 @@ Test(checkpoint, fields_round_trip_as_plain_puts) {
   cr_expect_eq(ckpt_get_fields(r, "owner", &bad, 1, err, sizeof err), -1);
   cr_expect_neq(strstr(err, "'owner.a' has 24 bytes, expected 16"), NULL, "%s", err);
   ckpt_close(r);
+}
+
+// a FIFO with no writer would block a plain fopen forever: the timeout turns that into a failure
+Test(checkpoint, only_regular_files_are_read, .timeout = 10) {
+  char fifo[160];
+  snprintf(fifo, sizeof fifo, "%s/fifo.bin", dir);
+  cr_assert_eq(mkfifo(fifo, 0600), 0);
+  cr_assert_null(ckpt_open(fifo, "sac", err, sizeof err));
+  HAS(": not a regular file (a FIFO or pipe)");
+  HAS(fifo);
+  cr_assert_null(ckpt_open("/dev/zero", "sac", err, sizeof err));
+  HAS("/dev/zero: not a regular file (a character device)");
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -229,6 +230,80 @@ Test(config, unknown_keys_and_sections_suggest) {
 Test(config, missing_file) {
   cr_assert_eq(cfg_read_file(&cfg, "/nonexistent/x.ini", CFG_FILE, err, sizeof err), -1);
   HAS("/nonexistent/x.ini: cannot open: No such file or directory");
+}
+
+// a fresh directory for files a test writes, removed by the test
+static void tmp_dir(char *d, size_t n) {
+  snprintf(d, n, "/tmp/mb_cfg_XXXXXX");
+  cr_assert(mkdtemp(d));
+}
+
+static void rm_dir(const char *d) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+  cr_assert_eq(system(cmd), 0);
+}
+
+// a FIFO with no writer would block a plain fopen forever: the timeout turns that into a failure
+Test(config, only_regular_files_are_read, .timeout = 10) {
+  char d[64], fifo[96];
+  tmp_dir(d, sizeof d);
+  snprintf(fifo, sizeof fifo, "%s/fifo.ini", d);
+  cr_assert_eq(mkfifo(fifo, 0600), 0);
+  cr_assert_eq(cfg_read_file(&cfg, fifo, CFG_FILE, err, sizeof err), -1);
+  HAS(": not a regular file (a FIFO or pipe)");
+  HAS(fifo);
+  cr_assert_eq(cfg_read_file(&cfg, "/dev/zero", CFG_FILE, err, sizeof err), -1);
+  HAS("/dev/zero: not a regular file (a character device)");
+  cr_assert_eq(cfg_read_file(&cfg, d, CFG_FILE, err, sizeof err), -1);
+  HAS(": not a regular file (a directory)");
+  rm_dir(d);
+}
+
+Test(config, files_beyond_the_bound_are_refused) {
+  char d[64], big[96];
+  tmp_dir(d, sizeof d);
+  snprintf(big, sizeof big, "%s/big.ini", d);
+  // one byte over 16 MiB, of comment lines: every line is valid, only the size is wrong
+  FILE *f = fopen(big, "w");
+  cr_assert_not_null(f);
+  for (int i = 0; i < (16 << 20) / 64; i++) fprintf(f, ";%62s\n", "");
+  fputc('\n', f);
+  cr_assert_eq(fclose(f), 0);
+  cr_assert_eq(cfg_read_file(&cfg, big, CFG_FILE, err, sizeof err), -1);
+  HAS(": larger than 16 MiB, the bound for a config file");
+  // exactly at the bound it is read
+  cr_assert_eq(truncate(big, 16 << 20), 0);
+  cr_assert_eq(cfg_read_file(&cfg, big, CFG_FILE, err, sizeof err), 0, "%s", err);
+  rm_dir(d);
+}
+
+Test(config, control_characters_are_refused_naming_the_line) {
+  cr_assert_eq(ini("[t]\nbatch = 1\x01\n"), -1);
+  HAS("x.ini:2: control character 0x01");
+  cr_assert_eq(tp.batch, 256, "nothing of a bad file applies");
+  cr_assert_eq(ini("[t]\n; \x7f\n"), -1);
+  HAS("x.ini:2: control character 0x7f");
+  cr_assert_eq(ini("[t]\nbatch = 1\rgamma = 0.5\n"), -1);
+  HAS("x.ini:2: control character 0x0d");
+  // a NUL, which a C string cannot hold, through the byte reader and from a file
+  static const char nul[] = "[t]\nbatch = 12\nname = a\0b\n";
+  cr_assert_eq(cfg_read_bytes(&cfg, nul, sizeof nul - 1, "n.ini", CFG_FILE, err, sizeof err), -1);
+  HAS("n.ini:3: control character 0x00");
+  char d[64], path[96];
+  tmp_dir(d, sizeof d);
+  snprintf(path, sizeof path, "%s/nul.ini", d);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  cr_assert_eq(fwrite(nul, 1, sizeof nul - 1, f), sizeof nul - 1);
+  cr_assert_eq(fclose(f), 0);
+  cr_assert_eq(cfg_read_file(&cfg, path, CFG_FILE, err, sizeof err), -1);
+  HAS(":3: control character 0x00");
+  rm_dir(d);
+  // tabs and CRLF line ends are text
+  cr_assert_eq(ini("[t]\r\nbatch\t=\t12\r\ngamma = 0.5\r\n"), 0, "%s", err);
+  cr_assert_eq(tp.batch, 12);
+  cr_assert_eq(tp.gamma, 0.5);
 }
 
 Test(config, sections_registered_later_get_their_values) {

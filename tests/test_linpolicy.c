@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "linpolicy.h"
 #include "rng.h"
 
@@ -245,4 +247,132 @@ Test(linpolicy, sniff_and_check) {
   linpolicy_free(&p);
   cr_assert_eq(linpolicy_init(&p, "has space", 1, 1, err, sizeof err), -1);
   cr_assert_eq(linpolicy_init(&p, "T", 0, 1, err, sizeof err), -1);
+}
+
+// ---- the checksum line, and inputs that must end ----
+
+static char *slurp(const char *path, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  cr_assert_not_null(f);
+  char *buf = malloc(1 << 20);
+  *n = fread(buf, 1, 1 << 20, f);
+  fclose(f);
+  buf[*n] = 0;
+  return buf;
+}
+
+static void spit(const char *path, const char *data, size_t n) {
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f);
+  cr_assert_eq(fwrite(data, 1, n, f), n);
+  cr_assert_eq(fclose(f), 0);
+}
+
+Test(linpolicy, saved_files_end_with_their_checksum) {
+  LinPolicy p, q;
+  filled(&p, 5, 2, 7);
+  char path[] = "/tmp/mb_linpolicy_XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert(fd >= 0);
+  close(fd);
+  cr_assert_eq(linpolicy_save(&p, path, err, sizeof err), 0, "%s", err);
+  size_t n;
+  char *text = slurp(path, &n);
+  // the last line is the digest of every byte before it
+  cr_assert(n > 27 && text[n - 1] == '\n');
+  char *last = text + n - 26;
+  cr_assert_eq(strncmp(last, "checksum ", 9), 0, "last line: %s", last);
+  char want[32];
+  snprintf(want, sizeof want, "checksum " DIGEST_FMT "\n", digest_bytes(text, (size_t)(last - text)));
+  cr_assert_str_eq(last, want);
+  cr_assert_eq(linpolicy_load(&q, path, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(q.checksum, 1, "a saved file's checksum is verified");
+  cr_assert_eq(memcmp(q.m, p.m, 10 * sizeof *p.m), 0);
+  linpolicy_free(&q);
+
+  // one digit of M changed: refused, naming the checksum, before the rows are read
+  char *row = strstr(text, "\nM ");
+  cr_assert_not_null(row);
+  char *digit = row + 3;
+  while (*digit < '0' || *digit > '9') digit++;
+  *digit = *digit == '9' ? '8' : *digit + 1;
+  spit(path, text, n);
+  cr_assert_eq(linpolicy_load(&q, path, err, sizeof err), -1);
+  cr_assert(strstr(err, ": checksum mismatch: the file was changed or damaged after it was "
+                        "written (recorded "), "%s", err);
+  cr_assert(strstr(err, path), "%s", err);
+  cr_assert_null(q.m);
+
+  // without the checksum line (hand-written, or from an earlier build): loaded, flagged
+  spit(path, text, (size_t)(last - text));
+  cr_assert_eq(linpolicy_load(&q, path, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(q.checksum, 0);
+  linpolicy_free(&q);
+  free(text);
+  unlink(path);
+  linpolicy_free(&p);
+}
+
+Test(linpolicy, malformed_checksum_lines_refused) {
+  refused("+low -1\nhigh 1\ncount 3\nmean 0 0\nm2 1 1\nM 1 2\nchecksum 12ab\n",
+          "p.txt:12: checksum: expected 16 hex digits, got '12ab'");
+  refused("+low -1\nhigh 1\ncount 3\nmean 0 0\nm2 1 1\nM 1 2\nchecksum 0123456789abcdeg\n",
+          "p.txt:12: checksum: expected 16 hex digits");
+  // a checksum line that is not the last
+  refused("+low -1\nhigh 1\ncount 3\nmean 0 0\nm2 1 1\nM 1 2\nchecksum 0123456789abcdef\n# x\n",
+          "p.txt:12: unexpected 'checksum' after the last row of M (A = 1) (a checksum line must "
+          "be the last)");
+  refused("+low -1\nhigh 1\ncount 3\nmean 0 0\nm2 1 1\nchecksum 0123456789abcdef\nM 1 2\n",
+          "p.txt:11: expected 'M', got 'checksum'");
+}
+
+Test(linpolicy, control_characters_refused_naming_the_line) {
+  refused("+low -1\nhigh 1\ncount 3\nmean 0\x01 0\n", "p.txt:9: control character 0x01");
+  refused("mirrorbench-linear-policy 1\x0b\n", "p.txt:1: control character 0x0b");
+  refused("+low -1\rhigh 1\n", "p.txt:6: control character 0x0d");
+  // a NUL would end the line for a C reader: here it is an error
+  static const char nul[] = "mirrorbench-linear-policy 1\ntask T\nobs 2\x00 junk\n";
+  LinPolicy p;
+  cr_assert_eq(linpolicy_parse(&p, nul, sizeof nul - 1, "p.txt", err, sizeof err), -1);
+  cr_assert(strstr(err, "p.txt:3: control character 0x00"), "%s", err);
+  // CRLF line ends and tabs are text
+  const char *crlf = "mirrorbench-linear-policy 1\r\ntask T\r\nobs 1\r\nact 1\r\nclip no\r\n"
+                     "low\t-1\r\nhigh 1\r\ncount 0\r\nmean 0\r\nm2 0\r\nM 2\r\n";
+  cr_assert_eq(linpolicy_parse(&p, crlf, strlen(crlf), "p.txt", err, sizeof err), 0, "%s", err);
+  cr_assert_eq(p.m[0], 2);
+  linpolicy_free(&p);
+}
+
+// a FIFO with no writer would block a plain fopen forever: the timeout turns that into a failure
+Test(linpolicy, only_regular_files_are_read, .timeout = 10) {
+  char d[] = "/tmp/mb_linpolicy_XXXXXX", fifo[64];
+  cr_assert(mkdtemp(d));
+  snprintf(fifo, sizeof fifo, "%s/fifo", d);
+  cr_assert_eq(mkfifo(fifo, 0600), 0);
+  LinPolicy p;
+  cr_assert_eq(linpolicy_load(&p, fifo, err, sizeof err), -1);
+  cr_assert(strstr(err, ": not a regular file (a FIFO or pipe)"), "%s", err);
+  cr_assert_not(linpolicy_sniff(fifo), "sniffing does not wait for a writer either");
+  cr_assert_eq(linpolicy_load(&p, "/dev/zero", err, sizeof err), -1);
+  cr_assert(strstr(err, "/dev/zero: not a regular file (a character device)"), "%s", err);
+  cr_assert_not(linpolicy_sniff("/dev/zero"));
+  cr_assert_eq(linpolicy_load(&p, d, err, sizeof err), -1);
+  cr_assert(strstr(err, ": not a regular file (a directory)"), "%s", err);
+  // beyond 16 MiB (a sparse file of zeros: only the size is looked at first)
+  char big[64];
+  snprintf(big, sizeof big, "%s/big", d);
+  spit(big, "", 0);
+  cr_assert_eq(truncate(big, (16 << 20) + 1), 0);
+  cr_assert_eq(linpolicy_load(&p, big, err, sizeof err), -1);
+  cr_assert(strstr(err, ": larger than 16 MiB, the bound for a policy file"), "%s", err);
+  unlink(big);
+  unlink(fifo);
+  rmdir(d);
+}
+
+Test(linpolicy, dimensions_the_file_cannot_hold_are_refused_before_allocating) {
+  // 800 MB of matrix asked for by 50 bytes
+  refused("mirrorbench-linear-policy 1\ntask T\nobs 1000000\nact 100\nclip no\n",
+          "p.txt:4: obs 1000000 and act 100 need 102000200 numbers, more than the 8 bytes left "
+          "in the file can hold");
 }
