@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fail.h"
+#include "infile.h"
 #include "manifest.h"
 
 // ---- small helpers ----
@@ -86,8 +87,8 @@ static void jobs_push(AggJobs *jobs, size_t *room, char **f, uint32_t seed, int 
 int agg_jobs_read(AggJobs *jobs, const char *path, char *err, size_t errsz) {
   jobs->job = NULL;
   jobs->n = 0;
-  FILE *f = fopen(path, "r");
-  if (!f) return fail_msg(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+  FILE *f = infile_open(path, NULL, err, errsz);   // a regular file: a FIFO has no end
+  if (!f) return -1;
   char *line = NULL;
   size_t cap = 0, room = 0;
   int lineno = 0, rc = 0;
@@ -168,7 +169,7 @@ int agg_run_diverged(const char *dir, char *why, size_t whysz, char *err, size_t
     return fail_msg(err, errsz, "%s: both DONE and %s (a run ends one way)", dir,
                     AGG_DIVERGED_FILE);
   char *path = join(dir, AGG_DIVERGED_FILE);
-  FILE *f = fopen(path, "r");
+  FILE *f = infile_open(path, NULL, NULL, 0);   // the marker's presence was checked before
   char buf[1024];
   size_t n = 0;
   if (f) {
@@ -220,12 +221,12 @@ static char *trim(char *s) {
 int agg_manifest_check(const char *dir, const char *task, uint32_t seed, int job_line,
                        char *err, size_t errsz) {
   char *path = join(dir, "manifest.ini");
-  FILE *f = fopen(path, "r");
+  FILE *f = infile_open(path, NULL, err, errsz);
   if (!f) {
-    int rc = fail_msg(err, errsz, "%s: cannot open: %s (every run writes one)", path,
-                      strerror(errno));
+    size_t used = strlen(err);
+    if (used < errsz) snprintf(err + used, errsz - used, " (every run writes one)");
     free(path);
-    return rc;
+    return -1;
   }
   // the few keys read, with inih's rules: [section], key = value, ';' comments after a blank
   enum { PROGRAM, ENV, SEED, NKEYS };
@@ -303,8 +304,8 @@ int agg_curve_read(AggCurve *c, const char *path, char *err, size_t errsz) {
   c->step = NULL;
   c->ret = NULL;
   c->n = 0;
-  FILE *f = fopen(path, "r");
-  if (!f) return fail_msg(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+  FILE *f = infile_open(path, NULL, err, errsz);   // a regular file: a FIFO has no end
+  if (!f) return -1;
   char *line = NULL;
   size_t cap = 0, room = 0;
   int lineno = 0, rc = 0;
@@ -611,8 +612,8 @@ void agg_group_final(const AggGroup *g, AggSummary *out, const AggOptions *o, Rn
 int agg_refs_read(AggRefs *refs, const char *path, char *err, size_t errsz) {
   refs->ref = NULL;
   refs->n = 0;
-  FILE *f = fopen(path, "r");
-  if (!f) return fail_msg(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+  FILE *f = infile_open(path, NULL, err, errsz);   // a regular file: a FIFO has no end
+  if (!f) return -1;
   char *line = NULL;
   size_t cap = 0;
   int lineno = 0, rc = 0;

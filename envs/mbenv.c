@@ -24,6 +24,7 @@
 #include "csvlog.h"
 #include "env.h"
 #include "fail.h"
+#include "infile.h"
 #include "linpolicy.h"
 #include "rng.h"
 #include "stats.h"
@@ -58,9 +59,9 @@ typedef struct {
 } ActionFile;
 
 static void read_actions(const char *path, int A, ActionFile *af) {
-  FILE *f = fopen(path, "r");
-  if (!f) fail_usage("--policy %s: cannot open: %s (expected zero, random or a file)", path,
-                     strerror(errno));
+  char err[4400];
+  FILE *f = infile_open(path, NULL, err, sizeof err);   // a regular file: a FIFO has no end
+  if (!f) fail_usage("--policy %s (expected zero, random or a file)", err);
   char *line = NULL;
   size_t cap = 0;
   int lineno = 0, rows = 0;
@@ -138,6 +139,9 @@ static void cmd_rollout(Env *e, const RolloutParams *p) {
   if (mode == 2 && linpolicy_sniff(p->policy)) {
     char err[4400];
     if (linpolicy_load(&lin, p->policy, err, sizeof err)) fail_usage("--policy %s", err);
+    if (!lin.checksum)
+      fail_warn("--policy %s has no checksum line (hand-written, or from an earlier build): "
+                "a damaged file would go unnoticed", p->policy);
     if (linpolicy_check(&lin, env_task_name(e->task), O, A, err, sizeof err))
       fail_usage("--policy %s: %s", p->policy, err);
     mode = 3;

@@ -15,12 +15,10 @@
 
 #include "digest.h"
 #include "fail.h"
+#include "infile.h"
 #include "manifest.h"
 #include "rng.h"
 #include "simd.h"
-
-// the largest input file a run copies (policies are kilobytes)
-#define INPUT_MAX ((size_t)64 << 20)
 
 // the dedicated flags of the [run] parameters
 static const CliFlag run_flags[] = {
@@ -484,8 +482,9 @@ void cli_input(Cli *c, const char *name, const char *path, bool copy, char *use,
     // a resumed run keeps the copy it started with
     if (!seen && !(c->resuming && file_exists(dst))) {
       size_t len;
-      char *data = file_read_all(path, INPUT_MAX, &len, err, sizeof err);
-      if (!data) fail_usage("%s: %s", name, err);   // the file a parameter names
+      char *data;
+      if (infile_read(path, INFILE_TEXT_MAX, name, &data, &len, err, sizeof err))
+        fail_usage("%s: %s", name, err);   // the file a parameter names
       if ((mkdir(sub, 0777) && errno != EEXIST) ||
           file_write_atomic(dst, data, len, err, sizeof err))
         fail_run("%s: cannot keep a copy of %s: %s", dst, path, *err ? err : strerror(errno));

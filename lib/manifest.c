@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fail.h"
@@ -51,34 +50,6 @@ int file_write_atomic(const char *path, const void *data, size_t n, char *err, s
     close(dfd);
   }
   return 0;
-}
-
-char *file_read_all(const char *path, size_t max, size_t *len, char *err, size_t errsz) {
-  // O_NONBLOCK: opening a FIFO without a writer must not wait
-  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0) return fail_msg(err, errsz, "%s: cannot open: %s", path, strerror(errno)), NULL;
-  if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-    int bad_kind = !S_ISREG(st.st_mode);
-    close(fd);
-    if (bad_kind) fail_msg(err, errsz, "%s: not a regular file", path);
-    else fail_msg(err, errsz, "%s: larger than %zu bytes", path, max);
-    return NULL;
-  }
-  char *buf = xmalloc((size_t)st.st_size + 1, 1, path);
-  size_t got = 0;
-  ssize_t k = 1;
-  while (got < (size_t)st.st_size && (k = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
-    got += (size_t)k;
-  close(fd);
-  if (k < 0 || got != (size_t)st.st_size) {
-    free(buf);
-    fail_msg(err, errsz, "%s: cannot read: %s", path, k < 0 ? strerror(errno) : "it changed size");
-    return NULL;
-  }
-  buf[got] = 0;
-  *len = got;
-  return buf;
 }
 
 // one `key = value` line that a config reader accepts: no newlines, within inih's line length

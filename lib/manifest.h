@@ -14,11 +14,6 @@
 // the whole new one. Returns 0 or -1 with err.
 int file_write_atomic(const char *path, const void *data, size_t n, char *err, size_t errsz);
 
-// Read a whole regular file of at most max bytes (a device, a FIFO or a longer file is refused,
-// never read forever) into a buffer the caller frees (NUL-terminated; *len bytes before it).
-// NULL with err naming the file.
-char *file_read_all(const char *path, size_t max, size_t *len, char *err, size_t errsz);
-
 // Write the manifest atomically: [meta] from the key/value pairs, then the parameter sections.
 int manifest_write(const char *path, const Config *cfg, char *const (*meta)[2], int nmeta,
                    char *err, size_t errsz);

@@ -78,7 +78,12 @@ echo "# changed" >>mine.txt   # the original may change: the run reads its copy
 $layer --out l2 --resume --quiet >/dev/null || fail "resume after the original policy changed"
 same_logs l1 l2 || fail "the resumed layer run differs from the uninterrupted one"
 rm l2/DONE
+# a damaged copy fails its own checksum; another valid policy in its place fails the binding
 sed 's/^count \(.*\)/count 1\1/' l1/inputs/layer.policy >l2/inputs/layer.policy
+expect 2 "checksum mismatch" $layer --out l2 --resume --quiet
+$ars --env CartpoleBalance --steps 4000 --seed 2 --quiet --out pol2 >/dev/null ||
+  fail "another policy"
+cp pol2/policy.txt l2/inputs/layer.policy
 expect 1 "input layer.policy differs from the one the run started with" \
   $layer --out l2 --resume --quiet
 echo "ok: checkpoints, manifests and input copies of other runs are refused, naming the difference"

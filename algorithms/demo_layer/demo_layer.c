@@ -193,6 +193,9 @@ static void load(Mpc *c, Layer *l, Replay *data, TrainEnv *te, CkptReader *r) {
 static void load_policy(LinPolicy *pi, const char *path, const char *shown, const Env *env) {
   char err[4400];
   if (linpolicy_load(pi, path, err, sizeof err)) fail_usage("layer.policy: %s", err);
+  if (!pi->checksum)
+    fail_warn("layer.policy: %s has no checksum line (hand-written, or from an earlier build): "
+              "a damaged file would go unnoticed", shown);
   if (pi->obs_dim != env->obs_dim || pi->act_dim != env->act_dim)
     fail_usage("layer.policy: %s has %d observations and %d actions; %s has %d and %d", shown,
                pi->obs_dim, pi->act_dim, env_task_name(env->task), env->obs_dim, env->act_dim);

@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
   if (csv_open(&log, path, AGG_EVAL_HEADER, keep, err, sizeof err) == 0) {
     FUZZ_CHECK(log.rows == keep, "kept %lld rows, asked for %lld", (long long)log.rows,
                (long long)keep);
-    FUZZ_CHECK(csv_close(&log) == 0, "close failed");
+    csv_close(&log);   // a failed close ends the process (csvlog.h): the fuzzer reports it
     // the file is cut back: the header and exactly keep complete rows remain
     struct stat st;
     FUZZ_CHECK(stat(path, &st) == 0 && (size_t)st.st_size <= n - 1, "the log grew");
