@@ -593,18 +593,50 @@ size_t agg_group_curve(const AggGroup *g, AggPoint **pts, const AggOptions *o, R
   return np;
 }
 
-void agg_group_final(const AggGroup *g, AggSummary *out, const AggOptions *o, Rng *r) {
+// A run's score: its final evaluation, or its AUC.
+typedef double (*RunScore)(const AggCurve *c);
+
+static double final_score(const AggCurve *c) {
+  return c->ret[c->n - 1];
+}
+
+// The mean and IQM of the group's scores (normalised by ref unless NULL), in that order.
+static void group_scores(const AggGroup *g, RunScore score, const AggRef *ref, AggSummary *out,
+                         const AggOptions *o, Rng *r) {
   out->runs = g->n;
   out->diverged = g->diverged;
   if (g->n == 0) {
     out->mean = out->iqm = (Interval){NAN, NAN, NAN};
     return;
   }
-  double *v = xmalloc(g->n, sizeof *v, "final scores");   // (n)
-  for (size_t k = 0; k < g->n; k++) v[k] = g->run[k].ret[g->run[k].n - 1];
+  double *v = xmalloc(g->n, sizeof *v, "run scores");   // (n)
+  for (size_t k = 0; k < g->n; k++) {
+    v[k] = score(&g->run[k]);
+    if (ref) v[k] = agg_normalize(v[k], ref);
+  }
   boot(&out->mean, v, &g->n, 1, stats_mean, o, r);
   boot(&out->iqm, v, &g->n, 1, stats_iqm, o, r);
   free(v);
+}
+
+void agg_group_final(const AggGroup *g, AggSummary *out, const AggOptions *o, Rng *r) {
+  group_scores(g, final_score, NULL, out, o, r);
+}
+
+// ---- area under the curve ----
+
+double agg_run_auc(const AggCurve *c) {
+  if (c->n == 1) return c->ret[0];
+  // the trapezoids between consecutive evaluations
+  double area = 0.0;
+  for (size_t i = 1; i < c->n; i++)
+    area += 0.5 * (double)(c->step[i] - c->step[i - 1]) * (c->ret[i - 1] + c->ret[i]);
+  return area / (double)(c->step[c->n - 1] - c->step[0]);
+}
+
+void agg_group_auc(const AggGroup *g, const AggRef *ref, AggSummary *out, const AggOptions *o,
+                   Rng *r) {
+  group_scores(g, agg_run_auc, ref, out, o, r);
 }
 
 // ---- normalised scores ----
@@ -672,8 +704,9 @@ double agg_normalize(double x, const AggRef *ref) {
   return (x - ref->low) / (ref->high - ref->low);
 }
 
-size_t agg_normalized(const AggSet *s, const AggRefs *refs, AggNorm **out, const AggOptions *o,
-                      Rng *r) {
+// Per label, a score of its runs normalised and pooled over its tasks with a reference.
+static size_t normalized_by(const AggSet *s, const AggRefs *refs, RunScore score, AggNorm **out,
+                            const AggOptions *o, Rng *r) {
   size_t total = 0, nl = 0;
   for (size_t i = 0; i < s->n; i++) total += s->group[i].n;
   *out = xmalloc(s->n ? s->n : 1, sizeof **out, "normalised scores");   // at most one per group
@@ -693,7 +726,7 @@ size_t agg_normalized(const AggSet *s, const AggRefs *refs, AggNorm **out, const
       diverged += g->diverged;
       if (g->n == 0) continue;
       for (size_t k = 0; k < g->n; k++)
-        x[runs + k] = agg_normalize(g->run[k].ret[g->run[k].n - 1], ref);
+        x[runs + k] = agg_normalize(score(&g->run[k]), ref);
       runs += g->n;
       n[S++] = g->n;
     }
@@ -715,6 +748,16 @@ size_t agg_normalized(const AggSet *s, const AggRefs *refs, AggNorm **out, const
   free(x);
   free(n);
   return nl;
+}
+
+size_t agg_normalized(const AggSet *s, const AggRefs *refs, AggNorm **out, const AggOptions *o,
+                      Rng *r) {
+  return normalized_by(s, refs, final_score, out, o, r);
+}
+
+size_t agg_auc_normalized(const AggSet *s, const AggRefs *refs, AggNorm **out,
+                          const AggOptions *o, Rng *r) {
+  return normalized_by(s, refs, agg_run_auc, out, o, r);
 }
 
 // ---- outputs ----
@@ -807,6 +850,76 @@ static void table_cell(FILE *f, const Interval *iv) {
   else fprintf(f, "%.1f [%.1f, %.1f]", iv->point, iv->lo, iv->hi);
 }
 
+// STEM.csv, STEM.md and STEM.tex of the groups' summaries sum (final.csv's columns and tables)
+static int write_summaries(const AggSet *s, const AggSummary *sum, const char *dir,
+                           const char *stem, char *err, size_t errsz) {
+  Text t;
+  char name[64];
+  FILE *f = text_open(&t);
+  fprintf(f, "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged\n");
+  for (size_t i = 0; i < s->n; i++) {
+    fprintf(f, "%s,%s,%zu", s->group[i].label, s->group[i].task, sum[i].runs);
+    csv_interval(f, &sum[i].mean);
+    csv_interval(f, &sum[i].iqm);
+    fprintf(f, ",%zu\n", sum[i].diverged);
+  }
+  snprintf(name, sizeof name, "%s.csv", stem);
+  if (text_write(&t, dir, name, err, errsz)) return -1;
+
+  f = text_open(&t);
+  fprintf(f, "| label | task | seeds | IQM [lo, hi] | mean [lo, hi] |\n"
+             "| --- | --- | ---: | ---: | ---: |\n");
+  for (size_t i = 0; i < s->n; i++) {
+    fputs("| ", f);
+    md_name(f, s->group[i].label);
+    fputs(" | ", f);
+    md_name(f, s->group[i].task);
+    fputs(" | ", f);
+    seeds_cell(f, &sum[i]);
+    fputs(" | ", f);
+    table_cell(f, &sum[i].iqm);
+    fputs(" | ", f);
+    table_cell(f, &sum[i].mean);
+    fputs(" |\n", f);
+  }
+  snprintf(name, sizeof name, "%s.md", stem);
+  if (text_write(&t, dir, name, err, errsz)) return -1;
+
+  f = text_open(&t);
+  fprintf(f, "\\begin{tabular}{llrrr}\n\\toprule\n"
+             "label & task & seeds & IQM [lo, hi] & mean [lo, hi] \\\\\n\\midrule\n");
+  for (size_t i = 0; i < s->n; i++) {
+    tex_name(f, s->group[i].label);
+    fputs(" & ", f);
+    tex_name(f, s->group[i].task);
+    fputs(" & ", f);
+    seeds_cell(f, &sum[i]);
+    fputs(" & ", f);
+    table_cell(f, &sum[i].iqm);
+    fputs(" & ", f);
+    table_cell(f, &sum[i].mean);
+    fputs(" \\\\\n", f);
+  }
+  fprintf(f, "\\bottomrule\n\\end{tabular}\n");
+  snprintf(name, sizeof name, "%s.tex", stem);
+  return text_write(&t, dir, name, err, errsz);
+}
+
+// normalized.csv's rows of na labels into dir/name
+static int write_norm(const AggNorm *a, size_t na, const char *dir, const char *name, char *err,
+                      size_t errsz) {
+  Text t;
+  FILE *f = text_open(&t);
+  fprintf(f, "label,tasks,runs,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged\n");
+  for (size_t i = 0; i < na; i++) {
+    fprintf(f, "%s,%zu,%zu", a[i].label, a[i].tasks, a[i].runs);
+    csv_interval(f, &a[i].score.mean);
+    csv_interval(f, &a[i].score.iqm);
+    fprintf(f, ",%zu\n", a[i].diverged);
+  }
+  return text_write(&t, dir, name, err, errsz);
+}
+
 int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const AggOptions *o,
                   char *err, size_t errsz) {
   if (o->reps < 1 || !(o->conf > 0.0 && o->conf < 1.0))
@@ -831,57 +944,10 @@ int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const A
   }
   if (text_write(&t, dir, "curves.csv", err, errsz)) return -1;
 
-  AggSummary *fin = xmalloc(s->n ? s->n : 1, sizeof *fin, "final scores");   // (groups)
-  for (size_t i = 0; i < s->n; i++) agg_group_final(&s->group[i], &fin[i], o, &r);
-  f = text_open(&t);
-  fprintf(f, "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged\n");
-  for (size_t i = 0; i < s->n; i++) {
-    fprintf(f, "%s,%s,%zu", s->group[i].label, s->group[i].task, fin[i].runs);
-    csv_interval(f, &fin[i].mean);
-    csv_interval(f, &fin[i].iqm);
-    fprintf(f, ",%zu\n", fin[i].diverged);
-  }
-  rc = text_write(&t, dir, "final.csv", err, errsz);
-
-  if (rc == 0) {
-    f = text_open(&t);
-    fprintf(f, "| label | task | seeds | IQM [lo, hi] | mean [lo, hi] |\n"
-               "| --- | --- | ---: | ---: | ---: |\n");
-    for (size_t i = 0; i < s->n; i++) {
-      fputs("| ", f);
-      md_name(f, s->group[i].label);
-      fputs(" | ", f);
-      md_name(f, s->group[i].task);
-      fputs(" | ", f);
-      seeds_cell(f, &fin[i]);
-      fputs(" | ", f);
-      table_cell(f, &fin[i].iqm);
-      fputs(" | ", f);
-      table_cell(f, &fin[i].mean);
-      fputs(" |\n", f);
-    }
-    rc = text_write(&t, dir, "final.md", err, errsz);
-  }
-  if (rc == 0) {
-    f = text_open(&t);
-    fprintf(f, "\\begin{tabular}{llrrr}\n\\toprule\n"
-               "label & task & seeds & IQM [lo, hi] & mean [lo, hi] \\\\\n\\midrule\n");
-    for (size_t i = 0; i < s->n; i++) {
-      tex_name(f, s->group[i].label);
-      fputs(" & ", f);
-      tex_name(f, s->group[i].task);
-      fputs(" & ", f);
-      seeds_cell(f, &fin[i]);
-      fputs(" & ", f);
-      table_cell(f, &fin[i].iqm);
-      fputs(" & ", f);
-      table_cell(f, &fin[i].mean);
-      fputs(" \\\\\n", f);
-    }
-    fprintf(f, "\\bottomrule\n\\end{tabular}\n");
-    rc = text_write(&t, dir, "final.tex", err, errsz);
-  }
-  free(fin);
+  // (groups) the final scores, then (in the same array) the AUCs
+  AggSummary *sum = xmalloc(s->n ? s->n : 1, sizeof *sum, "summaries");
+  for (size_t i = 0; i < s->n; i++) agg_group_final(&s->group[i], &sum[i], o, &r);
+  rc = write_summaries(s, sum, dir, "final", err, errsz);
 
   if (rc == 0 && refs) {
     for (size_t i = 0; i < s->n; i++) {
@@ -893,16 +959,21 @@ int agg_write_all(const AggSet *s, const AggRefs *refs, const char *dir, const A
     }
     AggNorm *a;
     size_t na = agg_normalized(s, refs, &a, o, &r);
-    f = text_open(&t);
-    fprintf(f, "label,tasks,runs,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged\n");
-    for (size_t i = 0; i < na; i++) {
-      fprintf(f, "%s,%zu,%zu", a[i].label, a[i].tasks, a[i].runs);
-      csv_interval(f, &a[i].score.mean);
-      csv_interval(f, &a[i].score.iqm);
-      fprintf(f, ",%zu\n", a[i].diverged);
-    }
+    rc = write_norm(a, na, dir, "normalized.csv", err, errsz);
     free(a);
-    rc = text_write(&t, dir, "normalized.csv", err, errsz);
   }
+
+  // the AUC after everything else: the draws above are those of a build without it
+  if (rc == 0) {
+    for (size_t i = 0; i < s->n; i++) agg_group_auc(&s->group[i], NULL, &sum[i], o, &r);
+    rc = write_summaries(s, sum, dir, "auc", err, errsz);
+  }
+  if (rc == 0 && refs) {
+    AggNorm *a;
+    size_t na = agg_auc_normalized(s, refs, &a, o, &r);
+    rc = write_norm(a, na, dir, "auc_normalized.csv", err, errsz);
+    free(a);
+  }
+  free(sum);
   return rc;
 }

@@ -7,10 +7,16 @@
 // report the mean and the interquartile mean over runs with percentile-bootstrap intervals
 // (stats.h, rliable's protocol).
 //
+// A run's area under the curve (AUC, the PMOE paper's metric) is the trapezoidal area under its
+// learning curve divided by its span of steps: the curve's average over environment steps.
+//
 // Determinism: every interval comes from one Rng started at (seed, RNG_STREAM_BOOTSTRAP) and used
 // in a fixed order: curves.csv (groups in order, steps in order), then final.csv (groups in
 // order, the mean before the IQM), then normalized.csv (labels in order, the mean before the
-// IQM). The outputs depend on nothing but the inputs and the options, byte for byte.
+// IQM), then auc.csv (groups in order, the mean before the IQM), then auc_normalized.csv (labels
+// in order, the mean before the IQM); the AUC's draws come last, so the outputs before them are
+// what they were before the AUC existed. The outputs depend on nothing but the inputs and the
+// options, byte for byte.
 //
 // Errors are reported through (err, errsz) as `FILE:LINE: what`; exiting is the program's part.
 #ifndef MB_AGG_H
@@ -188,6 +194,21 @@ const AggRef *agg_refs_find(const AggRefs *refs, const char *task);
 // (x - low) / (high - low): 0 at the low reference, 1 at the high one.
 double agg_normalize(double x, const AggRef *ref);
 
+// ---- area under the curve ----
+
+// The run's normalised area under its learning curve: the trapezoidal integral of the mean
+// evaluation return over environment steps from the first evaluation (step 0 in every program's
+// log) to the last, divided by that span of steps. It is the curve's average over steps, in the
+// units of the return: a constant curve's AUC is its value, a straight line's the mean of its
+// ends. A curve of one evaluation has no span; its AUC is that evaluation's return.
+double agg_run_auc(const AggCurve *c);
+
+// The group's AUCs (agg_run_auc of each run), as agg_group_final: the mean's bootstrap, then the
+// IQM's; with ref (not NULL) each AUC is agg_normalize'd first (the normalisation is affine, so
+// the normalised AUC is the area under the normalised curve).
+void agg_group_auc(const AggGroup *g, const AggRef *ref, AggSummary *out, const AggOptions *o,
+                   Rng *r);
+
 typedef struct {
   const char *label;   // borrowed from the set
   size_t tasks, runs;  // tasks with a reference and runs, and their runs
@@ -203,11 +224,17 @@ typedef struct {
 size_t agg_normalized(const AggSet *s, const AggRefs *refs, AggNorm **out, const AggOptions *o,
                       Rng *r);
 
+// agg_normalized of the runs' AUCs (agg_run_auc) instead of their final scores.
+size_t agg_auc_normalized(const AggSet *s, const AggRefs *refs, AggNorm **out,
+                          const AggOptions *o, Rng *r);
+
 // ---- outputs ----
 
-// Write curves.csv, final.csv, final.md, final.tex and, when refs is not NULL, normalized.csv
-// into dir (made, with its parents, if missing), each through a temporary file renamed into
-// place. Numbers in CSVs are %.17g, in the tables %.1f. Every CSV ends with a column `diverged`
+// Write curves.csv, final.csv, final.md, final.tex, when refs is not NULL normalized.csv, then
+// auc.csv, auc.md, auc.tex (the groups' AUCs, in final.csv's columns and final.md's tables) and,
+// when refs is not NULL, auc_normalized.csv (normalized.csv's columns) into dir (made, with its
+// parents, if missing), each through a temporary file renamed into place. Numbers in CSVs are
+// %.17g, in the tables %.1f. Every CSV ends with a column `diverged`
 // (the group's or label's diverged runs; `seeds` and `runs` count the runs used); a group whose
 // runs all diverged has a final.csv row with empty statistics and "all diverged" in the tables,
 // whose seeds cell reads "4/5, 1 diverged" when runs diverged (else the count alone, as before).

@@ -1,5 +1,5 @@
-// aggregate: summarise finished runs into learning curves, final-score tables and normalised
-// scores (analysis/agg.h does the work; this file is the command line).
+// aggregate: summarise finished runs into learning curves, final-score tables, areas under the
+// curves and normalised scores (analysis/agg.h does the work; this file is the command line).
 //
 //   aggregate --jobs FILE --out DIR [--eval NAME] [--reference FILE] [--reps N] [--seed N]
 //             [--conf C] [--allow-missing]
@@ -19,24 +19,28 @@ static void usage(FILE *f) {
   fprintf(f,
           "Usage: aggregate --jobs FILE --out DIR [--eval NAME] [--reference FILE] [--reps N]\n"
           "                 [--seed N] [--conf C] [--allow-missing]\n"
-          "Summarise finished runs: learning curves, final scores and normalised scores, as\n"
-          "the mean and the interquartile mean (IQM) over seeds with percentile-bootstrap\n"
-          "intervals.\n\n"
+          "Summarise finished runs: learning curves, final scores, areas under the curves and\n"
+          "normalised scores, as the mean and the interquartile mean (IQM) over seeds with\n"
+          "percentile-bootstrap intervals.\n\n"
           "  --jobs FILE       one run per line: LABEL TASK SEED DIR ('#' starts a comment line);\n"
           "                    the runs of one LABEL and TASK are a group\n"
           "  --out DIR         where the summaries go (made if missing)\n"
           "  --eval NAME       the evaluation log read in each run directory: a file name with\n"
           "                    eval.csv's columns (default eval.csv; e.g. eval_mpc.csv)\n"
           "  --reference FILE  lines TASK LOW HIGH: also write scores (x - LOW) / (HIGH - LOW)\n"
-          "                    pooled over tasks per label, bootstrap stratified by task\n"
+          "                    pooled over tasks per label, bootstrap stratified by task (of the\n"
+          "                    final scores and of the AUCs)\n"
           "  --reps N          bootstrap replicates (default 2000, at least 100)\n"
           "  --seed N          seed of the bootstrap stream (default 0)\n"
           "  --conf C          interval level in (0, 1) (default 0.95)\n"
           "  --allow-missing   aggregate the runs with DONE and the log, warn about the rest\n\n"
           "Writes curves.csv (per group and evaluation every run has: mean, IQM and its\n"
           "interval), final.csv, final.md and final.tex (the last evaluation of each run: mean\n"
-          "and IQM with intervals) and, with --reference, normalized.csv. A run's score at a\n"
-          "step is the mean return of that evaluation's episodes (eval.csv or --eval NAME).\n"
+          "and IQM with intervals), with --reference normalized.csv, then auc.csv, auc.md and\n"
+          "auc.tex (the same of each run's area under its curve: the trapezoidal area from the\n"
+          "first evaluation to the last over that span of steps, the curve's average) and, with\n"
+          "--reference, auc_normalized.csv. A run's score at a step is the mean return of that\n"
+          "evaluation's episodes (eval.csv or --eval NAME).\n"
           "A run with DIVERGED (and no DONE) is left out of every statistic and counted: each\n"
           "CSV ends with a column diverged, the tables say \"4/5, 1 diverged\", and a group\n"
           "whose runs all diverged has empty cells (\"all diverged\" in the tables).\n"
@@ -130,9 +134,9 @@ int main(int argc, char **argv) {
   char dv[64] = "";   // said only when there are some: the line is unchanged otherwise
   if (diverged) snprintf(dv, sizeof dv, " and %zu diverged", diverged);
   printf("aggregate: %zu runs%s%s%s%s in %zu groups -> %s/{curves,final}.csv final.md "
-         "final.tex%s\n",
+         "final.tex%s auc.{csv,md,tex}%s\n",
          runs, other ? " (" : "", other ? eval : "", other ? ")" : "", dv, set.n, out,
-         ref_path ? " normalized.csv" : "");
+         ref_path ? " normalized.csv" : "", ref_path ? " auc_normalized.csv" : "");
   agg_set_free(&set);
   agg_refs_free(&refs);
   agg_jobs_free(&jobs);

@@ -12,9 +12,10 @@ JOBS =
 RECIPES =
 EXPERIMENT_RECIPES = %D%/recipes/main.recipe %D%/recipes/planner.recipe \
 	%D%/recipes/layer.recipe %D%/recipes/ablations.recipe %D%/recipes/ars.recipe \
-	%D%/recipes/compute.recipe
+	%D%/recipes/compute.recipe %D%/recipes/pmoe.recipe
 EXPERIMENT_FIGURES = %D%/figures/common.gp %D%/figures/main.gp %D%/figures/planner.gp \
-	%D%/figures/layer.gp %D%/figures/ablations.gp %D%/figures/ars.gp %D%/figures/compute.gp
+	%D%/figures/layer.gp %D%/figures/ablations.gp %D%/figures/ars.gp %D%/figures/compute.gp \
+	%D%/figures/pmoe.gp
 EXTRA_DIST += %D%/README.md %D%/reference.txt %D%/expand %D%/run-one %D%/run-parallel %D%/slurm.sbatch %D%/plot \
 	$(EXPERIMENT_RECIPES) $(EXPERIMENT_FIGURES)
 .PHONY: experiments

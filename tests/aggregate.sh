@@ -53,12 +53,22 @@ has out/normalized.csv "sac,1,4,2,$x,$x,1.25,$x,$x,0"
 has out/final.md '| demo_rl | Hopper | 2 | 5.0 \[.*\] | 5.0 \[.*\] |'
 has out/final.tex 'demo\\_rl & Hopper & 2 & 5.0 \[.*\] & 5.0 \[.*\] \\\\'
 has out/final.tex '\\bottomrule'
+# the areas under the curves: from 100 at step 0 to FINAL at 1000, (100 + FINAL) / 2: sac 50.5, 51,
+# 51.5, 55 (mean 52, IQM (51 + 51.5) / 2 = 51.25), demo_rl 52 and 53; normalised by / 2
+has out/auc.csv "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged"
+has out/auc.csv "sac,Hopper,4,52,$x,$x,51.25,$x,$x,0"
+has out/auc.csv "demo_rl,Hopper,2,52.5,$x,$x,52.5,$x,$x,0"
+has out/auc.md '| sac | Hopper | 4 | 51.2 \[.*\] | 52.0 \[.*\] |'
+has out/auc.tex 'demo\\_rl & Hopper & 2 & 52.5 \[.*\] & 52.5 \[.*\] \\\\'
+has out/auc_normalized.csv "label,tasks,runs,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged"
+has out/auc_normalized.csv "sac,1,4,26,$x,$x,25.625,$x,$x,0"
 ls out | grep -q '\.tmp$' && fail "temporary files left in out"
 
 # the same inputs give the same bytes; another bootstrap seed other intervals
 expect 0 "6 runs" $agg --jobs jobs.txt --out out_b --reference ref.txt --reps 200
 expect 0 "6 runs" $agg --jobs jobs.txt --out out_c --reference ref.txt --reps 200 --seed 1
-for f in curves.csv final.csv final.md final.tex normalized.csv; do
+for f in curves.csv final.csv final.md final.tex normalized.csv auc.csv auc.md auc.tex \
+  auc_normalized.csv; do
   cmp -s "out/$f" "out_b/$f" || fail "$f differs between two identical runs"
 done
 cmp -s out/final.csv out_c/final.csv && fail "--seed 1 gave the same intervals as --seed 0"
@@ -117,8 +127,9 @@ has outd/final.csv "sac,Hopper,3,2,$x,$x,2,$x,$x,1"
 has outd/final.md '| sac | Hopper | 3/4, 1 diverged | 2.0 \[.*\] | 2.0 \[.*\] |'
 has outd/final.tex 'sac & Hopper & 3/4, 1 diverged & 2.0 \[.*\] & 2.0 \[.*\] \\\\'
 has outd/normalized.csv "sac,1,3,1,$x,$x,1,$x,$x,1"
+has outd/auc.csv "sac,Hopper,3,51,$x,$x,51,$x,$x,1"
 # the same numbers as a job list without that run: only the counts differ
-for f in curves.csv final.csv normalized.csv; do
+for f in curves.csv final.csv normalized.csv auc.csv auc_normalized.csv; do
   sed 's/,[^,]*$//' "outd/$f" >d.cut
   sed 's/,[^,]*$//' "outd3/$f" >d3.cut
   cmp -s d.cut d3.cut || fail "$f: a diverged run changed the numbers: $(diff d.cut d3.cut)"

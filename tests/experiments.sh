@@ -17,24 +17,26 @@ now() { awk 'BEGIN { srand(); print srand() }'; }
 expand() { "$x/expand" --check --bin "$MB_BUILDDIR" --src "$MB_SRCDIR" "$@"; }
 
 # labels x tasks x seeds of each figure under smoke (1 seed everywhere)
-#   ablations 8 x 2, ars 4 x 3, compute 7 x 1, layer 2 x 2, main 2 x 4, planner 36 x 1
+#   ablations 8 x 2, ars 4 x 3, compute 7 x 1, layer 2 x 2, main 2 x 4, planner 36 x 1,
+#   pmoe 4 x 4 + 2 x 2
 expect_runs="ablations 16
 ars 12
 compute 7
 layer 4
 main 8
-planner 36"
-total=83
+planner 36
+pmoe 20"
+total=103
 # the other profiles: quick (ablations 8x2x1, ars 4x3x2, compute 7x1x1, layer 2x(2+1), main
-# 2x4x2, planner 36x1x1) and paper (8x2x5, 4x3x3, 7x1x3, 2x2x5, 2x4x5, 36x1x3)
-expect 0 "expand: profile quick: 105 runs of ablations ars compute layer main planner" \
+# 2x4x2, planner 36x1x1, pmoe 20x2) and paper (8x2x5, 4x3x3, 7x1x3, 2x2x5, 2x4x5, 36x1x3, 20x5)
+expect 0 "expand: profile quick: 145 runs of ablations ars compute layer main planner pmoe" \
   expand quick "$T/rq"
-expect 0 "expand: profile paper: 305 runs of" expand paper "$T/rp"
-expect 0 "expand: profile smoke: $total runs of ablations ars compute layer main planner" \
+expect 0 "expand: profile paper: 405 runs of" expand paper "$T/rp"
+expect 0 "expand: profile smoke: $total runs of ablations ars compute layer main planner pmoe" \
   expand smoke "$R"
 
 # the job lists: counts, fields, DIR = R/FIGURE/LABEL/TASK/seedN; the commands in the same order
-[ "$(tr '\n' ' ' <"$R/figures.txt")" = "ablations ars compute layer main planner " ] ||
+[ "$(tr '\n' ' ' <"$R/figures.txt")" = "ablations ars compute layer main planner pmoe " ] ||
   fail "figures.txt: $(cat "$R/figures.txt")"
 : >dirs.txt
 echo "$expect_runs" | while read -r fig n; do
@@ -85,13 +87,24 @@ echo "$expect_runs" | while read -r fig n; do
   # one group per (label, task): with one seed, as many as runs
   [ "$(($(wc -l <"$s/final.csv") - 1))" -eq "$n" ] || fail "$s/final.csv: expected $n groups"
 done || exit 1
-# the figures with reference scores (main, ablations) have normalised scores, one row per label
-for fig in main ablations; do
-  s="$R/$fig/summary/normalized.csv"
-  [ "$(head -n 1 "$s")" = "label,tasks,runs,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged" ] ||
+# every figure has the areas under its curves, one row per group like final.csv
+echo "$expect_runs" | while read -r fig n; do
+  s="$R/$fig/summary/auc.csv"
+  [ "$(head -n 1 "$s")" = "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged" ] ||
     fail "$s: bad or missing header"
-  [ "$(($(wc -l <"$s") - 1))" -eq "$(grep -v '^#' "$R/$fig/jobs.txt" | cut -d' ' -f1 | sort -u | wc -l)" ] ||
-    fail "$s: not one row per label"
+  [ "$(cut -d, -f1,2 "$s")" = "$(cut -d, -f1,2 "$R/$fig/summary/final.csv")" ] ||
+    fail "$s: not final.csv's groups"
+done || exit 1
+# the figures with reference scores (main, ablations, pmoe) have normalised scores, of the final
+# evaluations and of the areas, one row per label
+for fig in main ablations pmoe; do
+  for f in normalized.csv auc_normalized.csv; do
+    s="$R/$fig/summary/$f"
+    [ "$(head -n 1 "$s")" = "label,tasks,runs,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged" ] ||
+      fail "$s: bad or missing header"
+    [ "$(($(wc -l <"$s") - 1))" -eq "$(grep -v '^#' "$R/$fig/jobs.txt" | cut -d' ' -f1 | sort -u | wc -l)" ] ||
+      fail "$s: not one row per label"
+  done
 done
 echo "ok: the smoke sweep ran end to end through $how in $sweep_s s, every figure aggregated"
 
@@ -121,6 +134,15 @@ header "$R/layer/summary/layer.csv" \
   "task,condition,seeds,layer_iqm,layer_lo,layer_hi,policy_iqm,policy_lo,policy_hi,diverged" 4
 header "$R/planner/summary/planner.csv" "task,gamma,utility,samples,seeds,iqm,iqm_lo,iqm_hi,diverged" 36
 header "$R/ablations/summary/ablations.csv" "$final_h" 16
+header "$R/pmoe/summary/pmoe.csv" \
+  "label,task,seeds,final_iqm,final_lo,final_hi,auc_iqm,auc_lo,auc_hi,diverged" 20
+header "$R/pmoe/summary/pmoe-normalized.csv" \
+  "label,tasks,runs,final_iqm,final_lo,final_hi,auc_iqm,auc_lo,auc_hi,diverged" 6
+# pmoe's table holds final.csv's IQM and auc.csv's, group by group
+awk -F, 'FNR == 1 { f++; next } f == 1 { fin[FNR] = $7; next } f == 2 { auc[FNR] = $7; next }
+  $4 != fin[FNR] || $7 != auc[FNR] { print "row " FNR ": " $0; bad = 1 } END { exit bad }' \
+  "$R/pmoe/summary/final.csv" "$R/pmoe/summary/auc.csv" "$R/pmoe/summary/pmoe.csv" >bad.out ||
+  fail "pmoe.csv: $(cat bad.out)"
 header "$R/compute/summary/compute-runs.csv" \
   "label,task,seed,steps,train_s,s_per_1k_steps,plan_steps,plan_ms,diverged" 7
 header "$R/compute/summary/compute.csv" \
@@ -128,7 +150,7 @@ header "$R/compute/summary/compute.csv" \
 # every compute run has a time per step, and the planners (not sac) a time per plan
 awk -F, 'NR > 1 && ($6 == "" || ($1 == "sac") != ($8 == "")) { print "bad row: " $0; bad = 1 }
   END { exit bad }' "$R/compute/summary/compute-runs.csv" >bad.out || fail "compute-runs.csv: $(cat bad.out)"
-for t in layer compute; do
+for t in layer compute pmoe; do
   grep -q '^| --- ' "$R/$t/summary/$t.md" || fail "$t.md: no Markdown table"
   grep -q '^\\bottomrule' "$R/$t/summary/$t.tex" || fail "$t.tex: no LaTeX table"
   grep -qF "$(sed -n 3p "$R/$t/summary/$t.md")" "$R/figures.md" || fail "figures.md lacks the $t table"
@@ -157,7 +179,7 @@ echo "ok: a rerun skips the $total finished runs ($((t1 - t0)) s)"
 # drawn again from the same summaries: the same PNG and tables, byte for byte (the PDFs may
 # differ in their creation date, and compute's tables are wall times, but of the same runs)
 mkdir keep
-for fig in main layer planner ablations ars compute; do
+for fig in main layer planner ablations ars compute pmoe; do
   cp "$R/$fig/$fig.png" "keep/$fig.png"
   # the summary (remade only by aggregate) and what plot adds: summary-* and tables
   ls "$R/$fig"/summary*/* >"keep/$fig.list"
@@ -165,7 +187,7 @@ for fig in main layer planner ablations ars compute; do
   while read -r f; do i=$((i + 1)); cp "$f" "keep/$fig.$i"; done <"keep/$fig.list"
 done
 sleep 1   # a clock-dependent output would show
-for fig in main layer planner ablations ars compute; do
+for fig in main layer planner ablations ars compute pmoe; do
   expect 0 "plot: $R/$fig/$fig.png $fig.pdf" "$x/plot" "$R" "$fig"
   cmp -s "$R/$fig/$fig.png" "keep/$fig.png" || fail "$fig.png differs when drawn again"
   i=0

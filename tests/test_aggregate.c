@@ -1,5 +1,6 @@
 // Tests of agg (the results aggregator): job lists, eval.csv parsing and its errors, grouping,
-// final scores, curve step intersection, bootstrap intervals, normalisation and the output files.
+// final scores, curve step intersection, bootstrap intervals, normalisation, the area under the
+// curve and the output files.
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -741,6 +742,190 @@ Test(agg, diverged_file_checked) {
   cr_assert(strstr(err, ": both DONE and DIVERGED"), "%s", err);
 }
 
+// a curve of n evaluations (steps, values) that the caller frees with agg_curve_free
+static AggCurve curve(const long long *steps, const double *v, size_t n) {
+  AggCurve c = {malloc(n * sizeof(int64_t)), malloc(n * sizeof(double)), n};
+  for (size_t i = 0; i < n; i++) c.step[i] = steps[i], c.ret[i] = v[i];
+  return c;
+}
+
+// The AUC is the trapezoidal area over the span of steps: the curve's average over steps.
+Test(agg, auc_of_hand_made_curves) {
+  struct {
+    long long steps[4];
+    double v[4];
+    size_t n;
+    double want;
+  } cases[] = {
+      // a straight line: the mean of its ends, (0 + 30) / 2, whatever the spacing
+      {{0, 1000, 3000}, {0, 10, 30}, 3, 15.0},
+      {{0, 500, 1000, 4000}, {-20, -15, -10, 20}, 4, 0.0},
+      // constant: its value
+      {{0, 1000, 2000}, {7.25, 7.25, 7.25}, 3, 7.25},
+      // a tent: (1000 x 50 + 1000 x 50) / 2000
+      {{0, 1000, 2000}, {0, 100, 0}, 3, 50.0},
+      // a fast rise then a plateau: (1000 x 50 + 4000 x 100) / 5000 = 90, where the final score
+      // is 100 and the curve's plain mean (0 + 100 + 100) / 3 is 66.7
+      {{0, 1000, 5000}, {0, 100, 100}, 3, 90.0},
+      // a rise at the end scores less than at the start: (4000 x 0 + 1000 x 50) / 5000
+      {{0, 4000, 5000}, {0, 0, 100}, 3, 10.0},
+      // a first evaluation after step 0: from it to the last, (10 + 20) / 2
+      {{1000, 2000}, {10, 20}, 2, 15.0},
+      // one evaluation: its return
+      {{0}, {42.5}, 1, 42.5},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    AggCurve c = curve(cases[i].steps, cases[i].v, cases[i].n);
+    cr_assert_eq(agg_run_auc(&c), cases[i].want, "case %zu: AUC %.17g, expected %.17g", i,
+                 agg_run_auc(&c), cases[i].want);
+    agg_curve_free(&c);
+  }
+}
+
+// Per group: the mean and IQM of the runs' AUCs, normalised by a reference when given, the
+// diverged runs counted and left out; the tables in final.md's form; per label normalised and
+// pooled over tasks as normalized.csv.
+Test(agg, auc_per_group_and_normalised) {
+  // x on T: three lines from 0 (AUC = half the last value: 10, 20, 30) and a fourth run that is
+  // 1000 from the start (AUC 1000); one more that diverged
+  long long st[] = {0, 1000, 2000};
+  double l1[] = {0, 10, 20}, l2[] = {0, 20, 40}, l3[] = {0, 30, 60}, top[] = {1000, 1000, 1000};
+  mkrun("a1", st, l1, 3, 1), mkrun("a2", st, l2, 3, 1), mkrun("a3", st, l3, 3, 1);
+  mkrun("a4", st, top, 3, 1), mkrun("a5", st, top, 3, 1);
+  // y on T: two equal tents (AUC 50: every interval is its point); y on U: a diverged run only
+  double tent[] = {0, 100, 0};
+  mkrun("b1", st, tent, 3, 1), mkrun("b2", st, tent, 3, 1), mkrun("c1", st, tent, 3, 1);
+  const char *lines[] = {"x T 1 a1", "x T 2 a2", "x T 3 a3", "x T 4 a4", "x T 5 a5",
+                         "y T 1 b1", "y T 2 b2", "y U 1 c1"};
+  jobs_file("jobs", lines, 8);
+  diverge("a5", "diverged at step 1500: Q loss is nan\n");
+  diverge("c1", "diverged at step 10: actor parameter is nan\n");
+  AggSet set;
+  load(&set, "jobs");
+  const AggGroup *x = agg_set_find(&set, "x", "T"), *y = agg_set_find(&set, "y", "T"),
+                 *yu = agg_set_find(&set, "y", "U");
+  cr_assert(x && y && yu);
+  Rng r;
+  rng_init(&r, 0, RNG_STREAM_BOOTSTRAP);
+  AggSummary sx, sy, su, sn;
+  agg_group_auc(x, NULL, &sx, &opts, &r);
+  // 10, 20, 30, 1000 (not the diverged run's): mean 1060 / 4 = 265; IQM (20 + 30) / 2 = 25
+  cr_assert_eq(sx.runs, 4);
+  cr_assert_eq(sx.diverged, 1);
+  NEAR(sx.mean.point, 265.0, 0.0);
+  NEAR(sx.iqm.point, 25.0, 0.0);
+  cr_assert(sx.iqm.lo <= 25.0 && 25.0 <= sx.iqm.hi && sx.iqm.lo < sx.iqm.hi, "iqm [%g, %g]",
+            sx.iqm.lo, sx.iqm.hi);
+  agg_group_auc(y, NULL, &sy, &opts, &r);
+  NEAR(sy.mean.point, 50.0, 0.0);
+  NEAR(sy.mean.lo, 50.0, 0.0);
+  NEAR(sy.iqm.hi, 50.0, 0.0);
+  agg_group_auc(yu, NULL, &su, &opts, &r);
+  cr_assert_eq(su.runs, 0);
+  cr_assert(isnan(su.mean.point) && isnan(su.iqm.point), "no AUC of no runs");
+  // normalised by (AUC - 10) / (110 - 10): 0, 0.1, 0.2, 9.9
+  AggRef ref = {"T", 10, 110};
+  agg_group_auc(x, &ref, &sn, &opts, &r);
+  NEAR(sn.mean.point, (0.0 + 0.1 + 0.2 + 9.9) / 4, 1e-15);
+  NEAR(sn.iqm.point, 0.15, 1e-15);
+
+  put("ref.txt", "T 0 100\nU 0 10\n");
+  AggRefs refs;
+  cr_assert_eq(agg_refs_read(&refs, at("ref.txt"), err, sizeof err), 0, "%s", err);
+  cr_assert_eq(agg_write_all(&set, &refs, at("out"), &opts, err, sizeof err), 0, "%s", err);
+  char *t = slurp(at("out/auc.csv"));
+  cr_assert(t);
+  const char *head = "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged\n"
+                     "x,T,4,265,";
+  cr_assert(!strncmp(t, head, strlen(head)), "%s", t);
+  cr_assert(strstr(t, ",1\ny,T,2,50,50,50,50,50,50,0\ny,U,0,,,,,,,1\n"), "%s", t);
+  free(t);
+  t = slurp(at("out/auc.md"));
+  cr_assert(strstr(t, "| label | task | seeds | IQM [lo, hi] | mean [lo, hi] |\n"), "%s", t);
+  cr_assert(strstr(t, "| x | T | 4/5, 1 diverged | 25.0 ["), "%s", t);
+  cr_assert(strstr(t, "| y | T | 2 | 50.0 [50.0, 50.0] | 50.0 [50.0, 50.0] |\n"), "%s", t);
+  cr_assert(strstr(t, "| y | U | 0/1, 1 diverged | all diverged | all diverged |\n"), "%s", t);
+  free(t);
+  t = slurp(at("out/auc.tex"));
+  cr_assert(strstr(t, "y & T & 2 & 50.0 [50.0, 50.0] & 50.0 [50.0, 50.0] \\\\\n"), "%s", t);
+  cr_assert(strstr(t, "\\bottomrule\n\\end{tabular}\n"), "%s", t);
+  free(t);
+  // per label over the tasks with a reference: x on T 0.1, 0.2, 0.3, 10 (mean 2.65); y on T 0.5,
+  // 0.5 and on U nothing but a diverged run
+  t = slurp(at("out/auc_normalized.csv"));
+  head = "label,tasks,runs,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged\nx,1,4,";
+  cr_assert(!strncmp(t, head, strlen(head)), "%s", t);
+  cr_assert(fabs(strtod(t + strlen(head), NULL) - 2.65) < 1e-15, "%s", t);
+  cr_assert(strstr(t, "\ny,1,2,0.5,0.5,0.5,0.5,0.5,0.5,1\n"), "%s", t);
+  free(t);
+  // the final scores are untouched by the AUC: x's last evaluations 20, 40, 60, 1000
+  t = slurp(at("out/final.csv"));
+  cr_assert(strstr(t, "\nx,T,4,280,"), "%s", t);
+  free(t);
+  // without references, the AUC tables but no auc_normalized.csv
+  cr_assert_eq(agg_write_all(&set, NULL, at("out2"), &opts, err, sizeof err), 0, "%s", err);
+  t = slurp(at("out2/auc.csv"));
+  cr_assert(t && strstr(t, "\ny,T,2,50,"));
+  free(t);
+  cr_assert_null(slurp(at("out2/auc_normalized.csv")));
+  agg_refs_free(&refs);
+  agg_set_free(&set);
+}
+
+// The AUC's bootstrap draws come after every other output's (agg.h): the outputs before it are
+// those of one stream used for them alone, and the AUC's intervals continue that stream.
+Test(agg, auc_draws_after_the_others) {
+  static const double v[] = {3.7, 12.1, -4.2, 8.8, 0.5, 19.3};
+  AggSet s;
+  agg_set_init(&s);
+  for (int i = 0; i < 6; i++) {
+    long long st[] = {0, 1000, 2000};
+    double c3[] = {v[i], 2 * v[i], -v[i]};
+    AggCurve c = curve(st, c3, 3);
+    agg_set_add(&s, "a", i < 4 ? "T1" : "T2", &c);
+  }
+  put("ref.txt", "T1 -5 20\nT2 0 40\n");
+  AggRefs refs;
+  cr_assert_eq(agg_refs_read(&refs, at("ref.txt"), err, sizeof err), 0, "%s", err);
+  AggOptions o = {.reps = 300, .conf = 0.9, .seed = 3};
+  cr_assert_eq(agg_write_all(&s, &refs, at("o"), &o, err, sizeof err), 0, "%s", err);
+  // the same draws by hand: curves, final scores, normalised finals, then the AUCs
+  Rng r;
+  rng_init(&r, o.seed, RNG_STREAM_BOOTSTRAP);
+  for (size_t i = 0; i < s.n; i++) {
+    AggPoint *p;
+    agg_group_curve(&s.group[i], &p, &o, &r);
+    free(p);
+  }
+  AggSummary f[2], a[2];
+  for (size_t i = 0; i < s.n; i++) agg_group_final(&s.group[i], &f[i], &o, &r);
+  AggNorm *nf, *na;
+  agg_normalized(&s, &refs, &nf, &o, &r);
+  for (size_t i = 0; i < s.n; i++) agg_group_auc(&s.group[i], NULL, &a[i], &o, &r);
+  agg_auc_normalized(&s, &refs, &na, &o, &r);
+  char want[512];
+  snprintf(want, sizeof want, "\na,T1,4,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,0\n", a[0].mean.point,
+           a[0].mean.lo, a[0].mean.hi, a[0].iqm.point, a[0].iqm.lo, a[0].iqm.hi);
+  char *t = slurp(at("o/auc.csv"));
+  cr_assert(strstr(t, want), "auc.csv lacks '%s': %s", want, t);
+  free(t);
+  snprintf(want, sizeof want, "\na,2,6,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,0\n",
+           na[0].score.mean.point, na[0].score.mean.lo, na[0].score.mean.hi,
+           na[0].score.iqm.point, na[0].score.iqm.lo, na[0].score.iqm.hi);
+  t = slurp(at("o/auc_normalized.csv"));
+  cr_assert(strstr(t, want), "auc_normalized.csv lacks '%s': %s", want, t);
+  free(t);
+  snprintf(want, sizeof want, "\na,T2,2,%.17g,%.17g,%.17g,", f[1].mean.point, f[1].mean.lo,
+           f[1].mean.hi);
+  t = slurp(at("o/final.csv"));
+  cr_assert(strstr(t, want), "final.csv lacks '%s': %s", want, t);
+  free(t);
+  free(nf);
+  free(na);
+  agg_refs_free(&refs);
+  agg_set_free(&s);
+}
+
 static void write_varied(const char *out, uint32_t seed, const AggRefs *refs) {
   static const double v[] = {3.7, 12.1, -4.2, 8.8, 0.5, 19.3, 7.7, 2.2};
   AggSet s;
@@ -759,8 +944,9 @@ Test(agg, deterministic_and_seeded) {
   write_varied("o1", 0, &refs);
   write_varied("o2", 0, &refs);
   write_varied("o3", 1, &refs);
-  const char *files[] = {"curves.csv", "final.csv", "final.md", "final.tex", "normalized.csv"};
-  for (int i = 0; i < 5; i++) {
+  const char *files[] = {"curves.csv", "final.csv", "final.md",       "final.tex",
+                         "normalized.csv", "auc.csv", "auc_normalized.csv"};
+  for (int i = 0; i < 7; i++) {
     char r1[64], r2[64], r3[64];
     snprintf(r1, sizeof r1, "o1/%s", files[i]);
     snprintf(r2, sizeof r2, "o2/%s", files[i]);
@@ -769,7 +955,8 @@ Test(agg, deterministic_and_seeded) {
     cr_assert(a && b && c, "%s missing", files[i]);
     cr_assert_str_eq(a, b, "%s differs between two identical calls", files[i]);
     // another bootstrap seed moves the interval ends (the data have no ties to hide behind)
-    if (strcmp(files[i], "final.csv") == 0 || strcmp(files[i], "normalized.csv") == 0)
+    if (strcmp(files[i], "final.csv") == 0 || strcmp(files[i], "normalized.csv") == 0 ||
+        strcmp(files[i], "auc_normalized.csv") == 0)
       cr_assert_str_neq(a, c, "%s is the same for seeds 0 and 1", files[i]);
     free(a), free(b), free(c);
   }
