@@ -11,7 +11,6 @@
 
 #include <assert.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -367,9 +366,9 @@ EnsembleStats ensemble_train_weighted(Ensemble *m, const Replay *rb, const doubl
   for (int epoch = 1; epoch <= (int)m->p.max_epochs; epoch++) {
     for (int e = 0; e < E; e++) {
       size_t *pe = s->perm + (size_t)e * ntrain;
-      if (wfit) {
-        for (size_t i = 0; i < ntrain; i++) pe[i] = train[ensemble_draw_weighted(s->cum, ntrain, r)];
-      } else {
+      for (size_t i = 0; wfit && i < ntrain; i++)
+        pe[i] = train[ensemble_draw_weighted(s->cum, ntrain, r)];
+      if (!wfit) {
         memcpy(pe, train, ntrain * sizeof *pe);
         shuffle(pe, ntrain, r);
       }
@@ -388,8 +387,7 @@ EnsembleStats ensemble_train_weighted(Ensemble *m, const Replay *rb, const doubl
     }
     st.train_loss = loss_sum / (double)ntrain / E;
     st.epochs = epoch;
-    if (!isfinite(st.train_loss))
-      fail_diverged("ensemble: training loss %g in epoch %d", st.train_loss, epoch);
+    if (!isfinite(st.train_loss)) fail_diverged("ensemble: training loss %g", st.train_loss);
 
     holdout_mse(m, rb, eval, neval, whold, m->mse);
     int improved = 0;
