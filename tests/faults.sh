@@ -34,20 +34,34 @@ echo "ok: a failed write stops the run with exit 1 naming the file; resumed, the
 # nothing, and the first run ends as if alone
 $ars $args --out two >/dev/null &
 pid=$!
-sleep 0.4
-before=$(ls -l two | md5sum)
+i=0   # eval.csv is made once the run holds its lock
+while [ ! -f two/eval.csv ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+kill -STOP $pid   # holding its lock, writing nothing: the directory can be compared exactly
+trap 'kill -CONT $pid 2>/dev/null; rm -rf "$T"' EXIT
+before=$(ls -l --full-time two)
 expect 1 "two: another process is running in this directory" $ars $args --out two
 expect 1 "two: another process is running in this directory" $ars $args --out two --resume
-[ "$(ls -l two | md5sum)" = "$before" ] || fail "the second launch changed the directory"
+[ "$(ls -l --full-time two)" = "$before" ] || fail "the second launch changed the directory"
+kill -CONT $pid
+trap 'rm -rf "$T"' EXIT
 wait $pid || fail "the first run failed next to a second launch"
 same_logs ref two || fail "the first run's logs differ after a second launch"
 cp -r ref again
-rm again/DONE again/policy.txt
+rm again/DONE again/policy.txt again/checkpoint.bin   # a resume that starts over: seconds of work
 $ars --out again --resume --quiet >/dev/null &
 pid=$!
-sleep 0.2
+full=$(wc -l <ref/eval.csv)
+i=0   # it holds its lock once it has started eval.csv over
+while [ "$(wc -l <again/eval.csv)" -ge "$full" ] && [ $i -lt 600 ]; do
+  sleep 0.05
+  i=$((i + 1))
+done
+kill -STOP $pid
+trap 'kill -CONT $pid 2>/dev/null; rm -rf "$T"' EXIT
 expect 1 "again: another process is running in this directory" $ars --out again --resume
 expect 1 "again: another process is running in this directory" $ars $args --out again
+kill -CONT $pid
+trap 'rm -rf "$T"' EXIT
 wait $pid || fail "the resume next to a second one failed"
 same_logs ref again || fail "the resumed run's logs differ after a second resume"
 echo "ok: a second start or resume on a running directory exits 1 and changes nothing"
