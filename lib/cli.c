@@ -424,7 +424,7 @@ void cli_finish(Cli *c) {
     exit(EXIT_OK);
   }
   cli_path(c, "DIVERGED", path, sizeof path);
-  FILE *div = fopen(path, "r");
+  FILE *div = infile_open(path, NULL, NULL, 0);   // a regular file, or no marker
   if (div) {
     char line[1200] = "";
     if (!fgets(line, sizeof line, div)) snprintf(line, sizeof line, "(empty marker)");

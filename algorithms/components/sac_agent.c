@@ -85,7 +85,6 @@ int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rn
   a->dout = xmalloc(b * W, sizeof(float), "sac update");
   a->da = xmalloc(bc * A, sizeof(float), "sac update");
   a->dlogp = xmalloc(bc, sizeof(float), "sac update");
-  (void)ba;
   a->qx = xmalloc(2 * r * (O + A), sizeof(float), "sac query");
   a->qeps = xmalloc(r * Z, sizeof(float), "sac query");
   a->qlogp = xmalloc(r, sizeof(float), "sac query");
