@@ -11,6 +11,7 @@ algorithms_components_libcomponents_a_SOURCES = \
 	algorithms/components/ensemble.c algorithms/components/ensemble.h \
 	algorithms/components/ensemble_model.c \
 	algorithms/components/model_weights.c algorithms/components/model_weights.h \
+	algorithms/components/tom_dual.c algorithms/components/tom_dual.h \
 	algorithms/components/planner.c algorithms/components/planner.h \
 	algorithms/components/mpc.c algorithms/components/mpc.h
 AM_CPPFLAGS += -I$(top_srcdir)/algorithms/components

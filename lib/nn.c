@@ -158,6 +158,10 @@ void mlp_init_weights(Mlp *m, NnInit how, Rng *r) {
       float bound = (float)(1.0 / sqrt((double)L->in));
       rng_fill_uniformf(r, W, nw, -bound, bound);
       rng_fill_uniformf(r, b, nb, -bound, bound);
+    } else if (how == NN_INIT_XAVIER) {
+      float bound = (float)sqrt(6.0 / (double)(L->in + L->out));
+      rng_fill_uniformf(r, W, nw, -bound, bound);
+      memset(b, 0, nb * sizeof *b);
     } else {
       double s = 0.5 / sqrt((double)L->in);
       for (size_t i = 0; i < nw; i++) W[i] = (float)(s * rng_truncnormal(r, -2.0, 2.0));

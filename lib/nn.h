@@ -19,7 +19,8 @@ typedef enum { NN_IDENTITY, NN_RELU, NN_TANH, NN_SWISH } NnAct;
 
 typedef enum {
   NN_INIT_TORCH,      // W, b ~ U(-1/sqrt(I), 1/sqrt(I)): PyTorch's nn.Linear default (SAC codes)
-  NN_INIT_TRUNCNORM   // W ~ N(0, s^2) cut at +-2s, s = 1/(2 sqrt(I)), b = 0 (PETS ensembles)
+  NN_INIT_TRUNCNORM,  // W ~ N(0, s^2) cut at +-2s, s = 1/(2 sqrt(I)), b = 0 (PETS ensembles)
+  NN_INIT_XAVIER      // W ~ U(-sqrt(6/(I+O)), sqrt(6/(I+O))), b = 0: xavier_uniform_ (TOM's dual Q)
 } NnInit;
 
 typedef struct {

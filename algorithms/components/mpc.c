@@ -23,8 +23,21 @@ int mpc_model_init(MpcModel *m, MpcModelKind kind, const EnvOptions *eo, const E
   if (ensemble_init(&m->ens, ep, task->obs_dim, task->act_dim, &init, err, errsz)) return -1;
   ensemble_model_init(&m->em, &m->ens, task, 0, &m->pm);
   rng_init(&m->fit, seed, RNG_STREAM_MODEL);
-  m->weighting = &MODEL_WEIGHTINGS[ep->weights];
-  rng_init(&m->weights_rng, seed, RNG_STREAM_WEIGHTS);
+  WeightsParams none = {0};
+  return model_weights_init(&m->weights, 0, &none, task->obs_dim, task->act_dim, 0, 0, "", seed,
+                            err, errsz);   // uniform until the program says otherwise
+}
+
+int mpc_model_weights(MpcModel *m, int which, const WeightsParams *wp, size_t cap,
+                      ModelPolicyFn policy, void *policy_ctx, const char *why_none,
+                      uint32_t seed, char *err, size_t errsz) {
+  if (m->kind != MPC_MODEL_ENSEMBLE) return 0;
+  model_weights_free(&m->weights);
+  if (model_weights_init(&m->weights, which, wp, m->ens.O, m->ens.A, cap, policy != NULL,
+                         why_none, seed, err, errsz))
+    return -1;
+  m->weights.policy = policy;
+  m->weights.policy_ctx = policy_ctx;
   return 0;
 }
 
@@ -36,26 +49,65 @@ void mpc_model_free(MpcModel *m) {
   } else {
     ensemble_model_free(&m->em);
     ensemble_free(&m->ens);
+    model_weights_free(&m->weights);
   }
   memset(m, 0, sizeof *m);
 }
 
 EnsembleStats mpc_model_train(MpcModel *m, const Replay *data) {
   if (m->kind != MPC_MODEL_ENSEMBLE) return (EnsembleStats){0};
-  if (!m->weighting->fill || data->size == 0) return ensemble_train(&m->ens, data, &m->fit);
-  double *w = xmalloc(data->size, sizeof *w, "model weights");   // (n) by position
-  ModelWeightInput in = {data, m->policy, m->policy_ctx, &m->weights_rng};
-  m->weighting->fill(&in, w);
-  for (size_t i = 0; i < data->size; i++)
-    if (!(w[i] >= 0.0) || isinf(w[i]))
-      fail_run("ensemble.weights=%s: weight %g of transition %zu (weights must be finite and >= 0)",
-               m->weighting->name, w[i], i);
-  EnsembleStats st = ensemble_train_weighted(&m->ens, data, w, &m->fit);
+  double *w = xmalloc(data->size ? data->size : 1, sizeof *w, "model weights");   // (n) by position
+  int weighted = model_weights_fill(&m->weights, data, w);
+  EnsembleStats st = weighted ? ensemble_train_weighted(&m->ens, data, w, &m->fit)
+                              : ensemble_train(&m->ens, data, &m->fit);
   free(w);
   return st;
 }
 
-void mpc_model_train_logged(MpcModel *m, const Replay *data, Run *run, CsvLog *log) {
+// the elites' mean NLL and squared error on positions [lo, hi) of data
+static void model_error(Ensemble *e, const Replay *data, size_t lo, size_t hi, double *nll,
+                        double *mse) {
+  int O = e->O, A = e->A, L = e->L, D = 1 + O, n = (int)(hi - lo);
+  *nll = *mse = NAN;
+  if (n <= 0) return;
+  float *obs = xmalloc((size_t)L * n * O, sizeof *obs, "model error");   // (L, n, O)
+  float *act = xmalloc((size_t)L * n * A, sizeof *act, "model error");   // (L, n, A)
+  float *mean = xmalloc((size_t)L * n * D, sizeof *mean, "model error"); // (L, n, 1 + O)
+  float *lv = xmalloc((size_t)L * n * D, sizeof *lv, "model error");
+  for (int k = 0; k < L; k++)
+    for (int i = 0; i < n; i++) {
+      size_t sl = replay_slot(data, lo + (size_t)i), row = (size_t)k * n + i;
+      memcpy(obs + row * O, data->obs + sl * O, (size_t)O * sizeof *obs);
+      memcpy(act + row * A, data->act + sl * A, (size_t)A * sizeof *act);
+    }
+  ensemble_gaussian(e, obs, act, n, 0, mean, lv);
+  double snll = 0.0, smse = 0.0;
+  for (int k = 0; k < L; k++)
+    for (int i = 0; i < n; i++) {
+      size_t sl = replay_slot(data, lo + (size_t)i), row = (size_t)k * n + i;
+      for (int j = 0; j < D; j++) {
+        double y = j == 0 ? data->rew[sl] : (double)data->next_obs[sl * O + j - 1] - data->obs[sl * O + j - 1];
+        double d = mean[row * D + j] - y, v = lv[row * D + j];
+        smse += d * d;
+        snll += 0.5 * (d * d * exp(-v) + v + 1.8378770664093453);   // log 2 pi
+      }
+    }
+  double cnt = (double)L * n * D;
+  *nll = snll / cnt, *mse = smse / cnt;
+  free(obs), free(act), free(mean), free(lv);
+}
+
+MpcFitStats mpc_model_fit_stats(MpcModel *m, const Replay *data) {
+  MpcFitStats f = {m->weights.last, NAN, NAN, NAN, NAN};
+  size_t n = data->size, k = m->weights.p.recent > 0 ? (size_t)m->weights.p.recent : 1000;
+  if (k > n) k = n;
+  model_error(&m->ens, data, n - k, n, &f.nll_new, &f.mse_new);
+  model_error(&m->ens, data, 0, k, &f.nll_old, &f.mse_old);
+  return f;
+}
+
+void mpc_model_train_logged(MpcModel *m, const Replay *data, Run *run, CsvLog *log,
+                            CsvLog *fit_log) {
   EnsembleStats st = mpc_model_train(m, data);
   csv_i(log, run->step);
   csv_i(log, st.epochs);
@@ -64,23 +116,30 @@ void mpc_model_train_logged(MpcModel *m, const Replay *data, Run *run, CsvLog *l
   csv_i(log, st.stopped_early);
   csv_d(log, run_wall(run));
   csv_end(log);
+  if (!fit_log) return;
+  MpcFitStats f = mpc_model_fit_stats(m, data);
+  double row[] = {f.w.old_weight, f.w.cur_weight, f.nll_new, f.nll_old, f.mse_new, f.mse_old,
+                  f.w.dual_loss, f.w.disc_acc, f.w.disc_loss};
+  csv_i(fit_log, run->step);
+  for (size_t j = 0; j < sizeof row / sizeof *row; j++) csv_d(fit_log, row[j]);
+  csv_d(fit_log, run_wall(run));
+  csv_end(fit_log);
 }
 
 void mpc_model_save(const MpcModel *m, CkptWriter *w) {
   if (m->kind != MPC_MODEL_ENSEMBLE) return;
   ensemble_save(&m->ens, w, "ensemble");
   ckpt_put(w, "rng.fit", &m->fit, sizeof m->fit);
-  if (m->weighting->fill) ckpt_put(w, "rng.weights", &m->weights_rng, sizeof m->weights_rng);
+  model_weights_save(&m->weights, w);
 }
 
 int mpc_model_load(MpcModel *m, CkptReader *r, char *err, size_t errsz) {
   if (m->kind != MPC_MODEL_ENSEMBLE) return 0;
-  if (ensemble_load(&m->ens, r, "ensemble", err, errsz) ||
-      ckpt_get(r, "rng.fit", &m->fit, sizeof m->fit, err, errsz) ||
-      (m->weighting->fill &&
-       ckpt_get(r, "rng.weights", &m->weights_rng, sizeof m->weights_rng, err, errsz)))
-    return -1;
-  return 0;
+  return ensemble_load(&m->ens, r, "ensemble", err, errsz) ||
+                 ckpt_get(r, "rng.fit", &m->fit, sizeof m->fit, err, errsz) ||
+                 model_weights_load(&m->weights, r, err, errsz)
+             ? -1
+             : 0;
 }
 
 void mpc_init_pair(Mpc *act, Mpc *eval, const PlannerParams *pp, MpcModel *m, Env *env,

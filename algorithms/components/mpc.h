@@ -29,12 +29,7 @@ typedef struct {
   Ensemble ens;             // ensemble: the learned model and its training stream
   EnsembleModel em;
   Rng fit;
-  // ensemble: the fit's weighting (ensemble.weights), its stream, and the program's policy it
-  // may read (set by the program after init; NULL: none)
-  const ModelWeighting *weighting;
-  Rng weights_rng;
-  PlanPolicyFn policy;
-  void *policy_ctx;
+  ModelWeights weights;     // ensemble: the fit's weighting (uniform unless mpc_model_weights)
 } MpcModel;
 
 // The simulator built from eo, or an ensemble of parameters ep for `task`'s sizes (initialised
@@ -43,15 +38,38 @@ int mpc_model_init(MpcModel *m, MpcModelKind kind, const EnvOptions *eo, const E
                    const EnsembleParams *ep, uint32_t seed, char *err, size_t errsz);
 void mpc_model_free(MpcModel *m);
 
-// ensemble: train on all of data (actions in the unit box), weighted by the ensemble.weights
-// weighting (which may read m->policy); the simulator has nothing to learn
+// ensemble: weigh the fit by weighting `which` of model_weights.h (ensemble.weights) with its
+// parameters wp, for a buffer of capacity cap; policy (may be NULL, see model_weights.h: why_none
+// says why) is the program's current policy. Returns 0, or -1 with err (a usage error: a
+// weighting the program cannot support, a recent pool as large as the buffer).
+int mpc_model_weights(MpcModel *m, int which, const WeightsParams *wp, size_t cap,
+                      ModelPolicyFn policy, void *policy_ctx, const char *why_none,
+                      uint32_t seed, char *err, size_t errsz);
+
+// ensemble: train on all of data (actions in the unit box), weighted by the model's weighting;
+// the simulator has nothing to learn
 EnsembleStats mpc_model_train(MpcModel *m, const Replay *data);
 
-// mpc_model_train, then one row of MPC_MODEL_HEADER in log (step = run->step, wall_s after it)
-#define MPC_MODEL_HEADER "step,epochs,train_loss,holdout_mse,stopped_early,wall_s"
-void mpc_model_train_logged(MpcModel *m, const Replay *data, Run *run, CsvLog *log);
+// How the fit went, after mpc_model_train: the weighting's statistics (old_weight, cur_weight of
+// model_weights.h; the dual's loss and the discriminator's accuracy, empty without them) and the
+// model's one-step error on the newest and on the oldest `weights.recent` (1000) transitions:
+// the elites' Gaussian negative log-likelihood per output (with log 2 pi) and the squared error
+// of their means, averaged over elites, rows and the 1 + O outputs.
+typedef struct {
+  ModelWeightStats w;
+  double nll_new, nll_old, mse_new, mse_old;
+} MpcFitStats;
+MpcFitStats mpc_model_fit_stats(MpcModel *m, const Replay *data);
 
-// the ensemble and its training stream, and the weighting's stream unless it is uniform (nothing
+// mpc_model_train, then one row of MPC_MODEL_HEADER in log and, when fit_log is not NULL, one of
+// MPC_FIT_HEADER (mpc_model_fit_stats) in it (step = run->step, wall_s after it)
+#define MPC_MODEL_HEADER "step,epochs,train_loss,holdout_mse,stopped_early,wall_s"
+#define MPC_FIT_HEADER                                                                          \
+  "step,old_weight,cur_weight,nll_new,nll_old,mse_new,mse_old,dual_loss,disc_acc,disc_loss,wall_s"
+void mpc_model_train_logged(MpcModel *m, const Replay *data, Run *run, CsvLog *log,
+                            CsvLog *fit_log);
+
+// the ensemble and its training stream, and the weighting's state unless it is uniform (nothing
 // for the simulator)
 void mpc_model_save(const MpcModel *m, CkptWriter *w);
 int mpc_model_load(MpcModel *m, CkptReader *r, char *err, size_t errsz);

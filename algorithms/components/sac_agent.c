@@ -447,6 +447,10 @@ void sac_prior_fn(void *ctx, const float *obs, float *act, int n) {
   sac_agent_act(ctx, obs, act, n, NULL);
 }
 
+void sac_sample_fn(void *ctx, const float *obs, float *act, int n, Rng *r) {
+  sac_agent_act(ctx, obs, act, n, r);
+}
+
 void sac_q1_fn(void *ctx, const float *obs, const float *act, int n, float *v) {
   sac_agent_q1(ctx, obs, act, n, v);
 }

@@ -181,6 +181,8 @@ void sac_greedy_policy(void *ctx, const double *obs, double *act);
 // The agent as the planner's prior policy (the deterministic action of each row; planner.h PlanPolicyFn) and
 // terminal value (Q1 or min(Q1, Q2); PlanValueFn); ctx is the SacAgent.
 void sac_prior_fn(void *ctx, const float *obs, float *act, int n);
+// the actor's samples a ~ pi(.|obs) (model_weights.h's ModelPolicyFn: TOM's a' and a0)
+void sac_sample_fn(void *ctx, const float *obs, float *act, int n, Rng *r);
 void sac_q1_fn(void *ctx, const float *obs, const float *act, int n, float *v);
 void sac_qmin_fn(void *ctx, const float *obs, const float *act, int n, float *v);
 

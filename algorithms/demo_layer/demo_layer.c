@@ -110,6 +110,15 @@ static void prior_fn(void *ctx, const float *obs, float *act, int n) {
   }
 }
 
+// The policy for a weighting of the model's fit (ModelPolicyFn): deterministic, so r is unused;
+// clamped into the unit box, where the replay's actions live.
+static void weights_policy(void *ctx, const float *obs, float *act, int n, Rng *r) {
+  (void)r;
+  prior_fn(ctx, obs, act, n);
+  int A = ((Prior *)ctx)->env->act_dim;
+  for (size_t k = 0; k < (size_t)n * A; k++) act[k] = fminf(1.0f, fmaxf(-1.0f, act[k]));
+}
+
 static void layer_policy(void *ctx, const double *obs, double *act) {
   Layer *l = ctx;
   if (l->active)
@@ -208,6 +217,7 @@ int main(int argc, char **argv) {
   ArsExecParams ex;
   PlannerParams pp;
   EnsembleParams ep;
+  WeightsParams wp;
   EnvOptions eo, nominal;
   char err[4400];
   cli_init(&cli, argv[0], "DeMo Layer: a linear policy guided online by DMD-MPC", CLI_ENV);
@@ -215,6 +225,7 @@ int main(int argc, char **argv) {
   ars_params_register(&cli.cfg, "ars", &ap);
   planner_params_register(&cli.cfg, "planner", &pp);
   ensemble_params_register(&cli.cfg, "ensemble", &ep);
+  weights_params_register(&cli.cfg, "weights", &wp);
   ars_exec_register_cores(&cli.cfg, &ex);
   CFG_SET_DEFAULTS(&cli.cfg, LAYER_DEFAULTS);
   cli_flag(&cli, "--policy", "layer.policy", "FILE");
@@ -264,8 +275,10 @@ int main(int argc, char **argv) {
                  xmalloc((size_t)A, sizeof(double), "action")};
   mpc.prior = eval_mpc.prior = prior_fn;
   mpc.prior_ctx = eval_mpc.prior_ctx = &prior;
-  m.policy = prior_fn;   // what a weighting of the model's fit may read
-  m.policy_ctx = &prior;
+  // the linear policy is what a weighting of the model's fit reads
+  if (mpc_model_weights(&m, (int)ep.weights, &wp, (size_t)p.buffer_size, weights_policy, &prior,
+                        "", seed, err, sizeof err))
+    fail_usage("%s", err);
   rng_init(&mpc.rng, seed, RNG_STREAM_PLANNER);
   Layer layer = {&mpc, &pi, m.kind == MPC_MODEL_SIM};
   Layer eval_layer = {&eval_mpc, &pi, 0};
@@ -283,6 +296,8 @@ int main(int argc, char **argv) {
   CsvLog *model_log = m.kind == MPC_MODEL_ENSEMBLE
                           ? run_open_log(&run, ck, "model.csv", MPC_MODEL_HEADER)
                           : NULL;
+  CsvLog *fit_log =
+      m.kind == MPC_MODEL_ENSEMBLE ? run_open_log(&run, ck, "fit.csv", MPC_FIT_HEADER) : NULL;
   if (train_here && ck) {
     load_policy(&pi, policy_path, policy_path, env);   // trained before the first checkpoint
   } else if (train_here) {
@@ -338,7 +353,7 @@ int main(int argc, char **argv) {
                    st.truncated);
       }
       if (run.step % p.train_every == 0 && data.size > 1) {
-        mpc_model_train_logged(&m, &data, &run, model_log);
+        mpc_model_train_logged(&m, &data, &run, model_log, fit_log);
         layer.active = 1;
       }
     }

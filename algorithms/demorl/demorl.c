@@ -151,6 +151,7 @@ int main(int argc, char **argv) {
   SacParams sp;
   PlannerParams pp;
   EnsembleParams ep;
+  WeightsParams wp;
   EnvOptions eo;
   char err[4400];
   cli_init(&cli, argv[0], "DeMoRL: SAC with DMD-MPC on a learned model acting", CLI_ENV);
@@ -158,6 +159,7 @@ int main(int argc, char **argv) {
   sac_params_register(&cli.cfg, "sac", &sp);
   planner_params_register(&cli.cfg, "planner", &pp);
   ensemble_params_register(&cli.cfg, "ensemble", &ep);
+  weights_params_register(&cli.cfg, "weights", &wp);
   CFG_SET_DEFAULTS(&cli.cfg, DEMORL_DEFAULTS);
   cli_parse(&cli, argc, argv);
   if (env_options_register(&cli.cfg, cli.run.env, &eo, err, sizeof err)) fail_usage("%s", err);
@@ -185,11 +187,13 @@ int main(int argc, char **argv) {
   Mpc mpc, eval_mpc;
   if (mpc_model_init(&m, MPC_MODEL_ENSEMBLE, &eo, env, &ep, seed, err, sizeof err))
     fail_run("%s", err);
+  // the actor (sampled) is the policy a weighting of the model's fit reads
+  if (mpc_model_weights(&m, (int)ep.weights, &wp, (size_t)sp.buffer_size, sac_sample_fn,
+                        &d.sac.agent, "", seed, err, sizeof err))
+    fail_usage("%s", err);
   mpc_init_pair(&mpc, &eval_mpc, &pp, &m, env, eval_env);
   wire(&mpc, &d.sac.agent, (int)p.value);
   wire(&eval_mpc, &d.sac.agent, (int)p.value);
-  m.policy = sac_prior_fn;   // the actor, for a weighting of the model's fit
-  m.policy_ctx = &d.sac.agent;
   rng_init(&mpc.rng, seed, RNG_STREAM_PLANNER);
   SacGreedy actor = {&d.sac.agent, eval_env};
   TrainEnv te;
@@ -205,6 +209,7 @@ int main(int argc, char **argv) {
   CsvLog *eval_log = run_open_log(&run, ck, "eval_mpc.csv", EVAL_CSV_HEADER);
   CsvLog *plan_log = run_open_log(&run, ck, "plan.csv", MPC_PLAN_HEADER);
   CsvLog *model_log = run_open_log(&run, ck, "model.csv", MPC_MODEL_HEADER);
+  CsvLog *fit_log = run_open_log(&run, ck, "fit.csv", MPC_FIT_HEADER);
   if (ck) {
     load(&d, &mpc, &te, ck);
     ckpt_close(ck);
@@ -246,7 +251,7 @@ int main(int argc, char **argv) {
 
     // learn: the model every K steps, SAC on its schedule
     if (run.step % p.model_every == 0 && d.sac.replay.size > 1)
-      mpc_model_train_logged(&m, &d.sac.replay, &run, model_log);
+      mpc_model_train_logged(&m, &d.sac.replay, &run, model_log, fit_log);
     if (run.step > sp.random_steps && run.step % sp.update_every == 0 && d.sac.replay.size > 0)
       for (int64_t k = 0; k < sp.gradient_steps; k++) {
         SacStats stats = learn(&d, &sp, &p);

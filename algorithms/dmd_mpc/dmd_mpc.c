@@ -106,12 +106,14 @@ int main(int argc, char **argv) {
   DmdParams p;
   PlannerParams pp;
   EnsembleParams ep;
+  WeightsParams wp;
   EnvOptions eo;
   char err[4400];
   cli_init(&cli, argv[0], "DMD-MPC: model predictive control by dynamic mirror descent", CLI_ENV);
   dmd_params_register(&cli.cfg, "dmd", &p);
   planner_params_register(&cli.cfg, "planner", &pp);
   ensemble_params_register(&cli.cfg, "ensemble", &ep);
+  weights_params_register(&cli.cfg, "weights", &wp);
   cli_flag(&cli, "--model", "dmd.model", "sim|ensemble");
   CFG_SET_DEFAULTS(&cli.cfg, DMD_DEFAULTS);
   cli_parse(&cli, argc, argv);
@@ -131,6 +133,12 @@ int main(int argc, char **argv) {
       (m.kind == MPC_MODEL_ENSEMBLE &&
        replay_init(&data, (size_t)p.buffer_size, O, A, err, sizeof err)))
     fail_run("%s", err);
+  // no parametric policy: the weightings' dual reads the logged actions (model_weights.h)
+  if (mpc_model_weights(&m, (int)ep.weights, &wp, (size_t)p.buffer_size, NULL, NULL,
+                        "dmd_mpc has no parametric policy to sample a' ~ pi(.|s') from (running "
+                        "the planner at every replay state is too costly)",
+                        seed, err, sizeof err))
+    fail_usage("%s", err);
 
   // the acting controller and the evaluating one
   Mpc mpc, eval_mpc;
@@ -148,6 +156,8 @@ int main(int argc, char **argv) {
   CkptReader *ck = run_start(&run, &cli, TRAIN_CSV_HEADER, EVAL_CSV_HEADER, MPC_PLAN_HEADER);
   CsvLog *model_log =
       m.kind == MPC_MODEL_ENSEMBLE ? run_open_log(&run, ck, "model.csv", MPC_MODEL_HEADER) : NULL;
+  CsvLog *fit_log =
+      m.kind == MPC_MODEL_ENSEMBLE ? run_open_log(&run, ck, "fit.csv", MPC_FIT_HEADER) : NULL;
   if (ck) {
     load(&mpc, &data, &te, &explore, ck);
     ckpt_close(ck);
@@ -184,7 +194,7 @@ int main(int argc, char **argv) {
     if (m.kind == MPC_MODEL_ENSEMBLE) {
       if (!st.diverged)
         replay_add(&data, te.prev_obs, unit, st.reward, te.next_obs, st.terminated, st.truncated);
-      if (run.step % p.train_every == 0 && data.size > 1) mpc_model_train_logged(&m, &data, &run, model_log);
+      if (run.step % p.train_every == 0 && data.size > 1) mpc_model_train_logged(&m, &data, &run, model_log, fit_log);
     }
     run_progress(&run);
   }
