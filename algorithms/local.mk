@@ -19,7 +19,7 @@ COMP_LIBS = algorithms/components/libcomponents.a $(ENV_LIBS)
 
 # the programs: each is one file, linked with the components
 bin_PROGRAMS += algorithms/sac/sac algorithms/ars/ars algorithms/dmd_mpc/dmd_mpc \
-	algorithms/demorl/demorl algorithms/demo_layer/demo_layer
+	algorithms/demorl/demorl algorithms/demo_layer/demo_layer algorithms/mbpo/mbpo
 algorithms_sac_sac_SOURCES = algorithms/sac/sac.c
 algorithms_sac_sac_LDADD = $(COMP_LIBS)
 algorithms_ars_ars_SOURCES = algorithms/ars/ars.c
@@ -30,6 +30,8 @@ algorithms_demorl_demorl_SOURCES = algorithms/demorl/demorl.c
 algorithms_demorl_demorl_LDADD = $(COMP_LIBS)
 algorithms_demo_layer_demo_layer_SOURCES = algorithms/demo_layer/demo_layer.c
 algorithms_demo_layer_demo_layer_LDADD = $(COMP_LIBS)
+algorithms_mbpo_mbpo_SOURCES = algorithms/mbpo/mbpo.c
+algorithms_mbpo_mbpo_LDADD = $(COMP_LIBS)
 
 # DeMoRL's presets (algorithms/demorl/*.ini): code.ini (the authors' released code), paper.ini
 demorldir = $(pkgdatadir)/demorl

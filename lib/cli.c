@@ -298,9 +298,10 @@ static void standard_meta(Cli *c) {
   cli_meta(c, "simd", simd_name(simd_level()));
   snprintf(buf, sizeof buf,
            "init %d, reset %d, explore %d, replay %d, eval %d (sub = episode), planner %d, "
-           "model %d, weights %d",
+           "model %d, weights %d, rollout %d",
            RNG_STREAM_INIT, RNG_STREAM_RESET, RNG_STREAM_EXPLORE, RNG_STREAM_REPLAY,
-           RNG_STREAM_EVAL, RNG_STREAM_PLANNER, RNG_STREAM_MODEL, RNG_STREAM_WEIGHTS);
+           RNG_STREAM_EVAL, RNG_STREAM_PLANNER, RNG_STREAM_MODEL, RNG_STREAM_WEIGHTS,
+           RNG_STREAM_ROLLOUT);
   cli_meta(c, "rng_streams", buf);
 }
 

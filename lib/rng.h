@@ -21,7 +21,8 @@ enum {
   RNG_STREAM_MODEL = 7,      // model training: holdout split, bootstrap batches
   RNG_STREAM_BOOTSTRAP = 8,  // analysis: bootstrap resampling
   RNG_STREAM_DATA = 9,       // synthetic data (examples, tests)
-  RNG_STREAM_WEIGHTS = 10    // weightings of the model fit (model_weights.h)
+  RNG_STREAM_WEIGHTS = 10,   // weightings of the model fit (model_weights.h)
+  RNG_STREAM_ROLLOUT = 11    // model rollouts (mbpo: start states, actions, the model's draws)
 };
 
 typedef struct {

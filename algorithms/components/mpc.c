@@ -50,18 +50,21 @@ void mpc_model_free(MpcModel *m) {
     ensemble_model_free(&m->em);
     ensemble_free(&m->ens);
     model_weights_free(&m->weights);
+    free(m->w);
   }
   memset(m, 0, sizeof *m);
 }
 
 EnsembleStats mpc_model_train(MpcModel *m, const Replay *data) {
   if (m->kind != MPC_MODEL_ENSEMBLE) return (EnsembleStats){0};
-  double *w = xmalloc(data->size ? data->size : 1, sizeof *w, "model weights");   // (n) by position
-  int weighted = model_weights_fill(&m->weights, data, w);
-  EnsembleStats st = weighted ? ensemble_train_weighted(&m->ens, data, w, &m->fit)
-                              : ensemble_train(&m->ens, data, &m->fit);
-  free(w);
-  return st;
+  if (data->size > m->wcap) {
+    free(m->w);
+    m->wcap = data->size;
+    m->w = xmalloc(m->wcap, sizeof *m->w, "model weights");
+  }
+  m->weighted = data->size > 0 && model_weights_fill(&m->weights, data, m->w);
+  return m->weighted ? ensemble_train_weighted(&m->ens, data, m->w, &m->fit)
+                     : ensemble_train(&m->ens, data, &m->fit);
 }
 
 // the elites' mean NLL and squared error on positions [lo, hi) of data

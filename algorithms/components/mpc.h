@@ -30,6 +30,9 @@ typedef struct {
   EnsembleModel em;
   Rng fit;
   ModelWeights weights;     // ensemble: the fit's weighting (uniform unless mpc_model_weights)
+  double *w;                // (wcap) the last fit's weights by position, valid when weighted
+  size_t wcap;
+  int weighted;
 } MpcModel;
 
 // The simulator built from eo, or an ensemble of parameters ep for `task`'s sizes (initialised
