@@ -58,8 +58,8 @@ rm tb/DONE
 expect 2 "ensemble.weights" $mbpo --out tb --resume --set ensemble.weights=uniform
 
 # learning: InvertedPendulum balanced (>= 950 in every evaluation episode) within 6000 steps (seed 2
-# reaches 1000 at step 5000 on the machine this was written on, seed 1 at 7000; SAC alone needs
-# well over 10000)
+# reaches 1000 at step 5000 on the machine this was written on, seed 1 at 7000; SAC alone, same
+# networks and seed, one update per step, is at 100 after 12000)
 learn="--env InvertedPendulum --seed 2 --steps 6000 --eval-every 1000 --eval-episodes 3
   --set mbpo.init_steps=500 --set mbpo.rollout_batch=2000 --set mbpo.epoch_length=500
   --set ensemble.hidden_size=64 --set ensemble.hidden_layers=3 --set ensemble.max_epochs=20
