@@ -109,7 +109,12 @@ int main(int argc, char **argv) {
   WeightsParams wp;
   EnvOptions eo;
   char err[4400];
-  cli_init(&cli, argv[0], "DMD-MPC: model predictive control by dynamic mirror descent", CLI_ENV);
+  cli_init(&cli, argv[0],
+           "DMD-MPC: model predictive control by dynamic mirror descent.\n"
+           "With --model ensemble, ensemble.weights is uniform, recency or tom-binary; not tom,\n"
+           "whose dual samples a' ~ pi(.|s') from a parametric policy, which DMD-MPC has not\n"
+           "(tom-binary's dual reads the logged actions instead)",
+           CLI_ENV);
   dmd_params_register(&cli.cfg, "dmd", &p);
   planner_params_register(&cli.cfg, "planner", &pp);
   ensemble_params_register(&cli.cfg, "ensemble", &ep);
