@@ -8,7 +8,7 @@
 // minibatch steps (the suite's fit stops earlier or later by its holdout: the cap is the fair
 // common budget); SAC 5 updates per step x 250 steps = 1250 updates; TOM: 1000 dual steps, one pass
 // of the weights over a buffer of N = 1e5 transitions (a' ~ pi and the dual at (s, a) and
-// (s', a')), and for `tom` the discriminator's 400 steps and its logit over the buffer. The ratio
+// (s', a')): tom-binary's cost (`tom`'s discriminator is not timed here yet). The ratio
 // (round with TOM) / (round without) is the figure seed-variants.md estimates at 1.15-1.25.
 #include <stdio.h>
 #include <stdlib.h>

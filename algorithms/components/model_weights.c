@@ -81,10 +81,14 @@ static void next_actions(ModelWeights *mw, const Replay *rb, const TomRows *t) {
 static double train_dual(ModelWeights *mw, const Replay *rb, const TomRows *t) {
   int O = rb->obs_dim, A = rb->act_dim, B = (int)mw->p.q_batch;
   if (mw->p.q_steps == 0) return NAN;
-  float *s0 = xmalloc((size_t)B * O, sizeof *s0, "dual batch"), *a0 = xmalloc((size_t)B * A, 4, "");
-  float *s = xmalloc((size_t)B * O, sizeof *s, ""), *a = xmalloc((size_t)B * A, sizeof *a, "");
-  float *s2 = xmalloc((size_t)B * O, sizeof *s2, ""), *a2 = xmalloc((size_t)B * A, sizeof *a2, "");
-  float *r = xmalloc((size_t)B, sizeof *r, ""), *term = xmalloc((size_t)B, sizeof *term, "");
+  float *s0 = xmalloc((size_t)B * O, sizeof *s0, "dual batch");
+  float *a0 = xmalloc((size_t)B * A, sizeof *a0, "dual batch");
+  float *s = xmalloc((size_t)B * O, sizeof *s, "dual batch");
+  float *a = xmalloc((size_t)B * A, sizeof *a, "dual batch");
+  float *s2 = xmalloc((size_t)B * O, sizeof *s2, "dual batch");
+  float *a2 = xmalloc((size_t)B * A, sizeof *a2, "dual batch");
+  float *r = xmalloc((size_t)B, sizeof *r, "dual batch");
+  float *term = xmalloc((size_t)B, sizeof *term, "dual batch");
   double sum = 0.0;
   for (int64_t step = 0; step < mw->p.q_steps; step++) {
     for (int j = 0; j < B; j++) {
@@ -111,7 +115,8 @@ static double train_dual(ModelWeights *mw, const Replay *rb, const TomRows *t) {
 // The dual's residual of every transition, then w = min(f*'(e), clip)
 static void tom_weights(ModelWeights *mw, const Replay *rb, TomRows *t, double *w) {
   int O = rb->obs_dim, A = rb->act_dim;
-  next_actions(mw, rb, t);   // fresh a' for the weights (the authors' get_weight)
+  // fresh a' ~ pi for the weights (the authors' get_weight); logged ones are in t->a2 already
+  if (mw->policy) next_actions(mw, rb, t);
   enum { CHUNK = 4096 };
   float *s = xmalloc((size_t)CHUNK * O, sizeof *s, "weights");
   float *a = xmalloc((size_t)CHUNK * A, sizeof *a, "weights");
