@@ -523,7 +523,14 @@ static const int ONE = 1;
 typedef struct {
   const Replay *rb;
   long nexts, starts, other;
+  long start_hits[128];   // by position
 } Recorder;
+
+// position j of rb begins an episode (the oldest row stands for its episode's start)
+static int is_start(const Replay *rb, size_t j) {
+  size_t prev = j ? replay_slot(rb, j - 1) : 0;
+  return j == 0 || rb->term[prev] || rb->trunc[prev];
+}
 
 static void recording_policy(void *ctx, const float *obs, float *act, int n, Rng *r) {
   Recorder *rc = ctx;
@@ -531,9 +538,9 @@ static void recording_policy(void *ctx, const float *obs, float *act, int n, Rng
   for (int i = 0; i < n; i++) {
     int next = 0, start = 0;
     for (size_t j = 0; j < rb->size; j++) {
-      size_t sl = replay_slot(rb, j), prev = j ? replay_slot(rb, j - 1) : 0;
+      size_t sl = replay_slot(rb, j);
       next |= rb->next_obs[sl] == obs[i];
-      start |= rb->obs[sl] == obs[i] && (j == 0 || rb->term[prev] || rb->trunc[prev]);
+      if (rb->obs[sl] == obs[i] && is_start(rb, j) && j < 128) start = 1, rc->start_hits[j]++;
     }
     next ? rc->nexts++ : start ? rc->starts++ : rc->other++;
     act[i] = (float)rng_uniform_range(r, -1, 1);
@@ -560,14 +567,14 @@ Test(model_weights, tom_binary_falls_back_until_recent_is_full) {
                                     2, err, sizeof err), 0, "%s", err);
     Replay rb;
     cr_assert_eq(replay_init(&rb, 100, 1, 1, err, sizeof err), 0, "%s", err);
-    Recorder rc = {&rb, 0, 0, 0};
+    Recorder rc = {.rb = &rb};
     if (pol) mw.policy = recording_policy, mw.policy_ctx = &rc;
     Rng r;
     rng_init(&r, 3, RNG_STREAM_DATA);
     double w[100];
     for (int i = 0; i < 24; i++) {
       double o = rng_uniform_range(&r, -1, 1), a = rng_uniform_range(&r, -1, 1);
-      add_scalar(&rb, o, a, o + a, i % 5 == 4, 0);   // episodes of 5
+      add_scalar(&rb, o, a, o + a, i % 10 == 4, i % 10 == 9);   // of 5, terminated or cut off
       for (int k = 0; k < 100; k++) w[k] = -7.0;
       int got = model_weights_fill(&mw, &rb, w);
       if (rb.size <= 20) {
@@ -584,7 +591,10 @@ Test(model_weights, tom_binary_falls_back_until_recent_is_full) {
         cr_expect_eq(rc.starts, want, "start rows %ld, want %ld", rc.starts, want);
         cr_expect_eq(rc.nexts, want + (long)rb.size, "next rows %ld", rc.nexts);
         cr_expect_eq(rc.other, 0, "%ld rows neither a start nor a next observation", rc.other);
-        rc.starts = rc.nexts = rc.other = 0;
+        for (size_t j = 0; j < rb.size; j++)   // 320 draws: every start drawn
+          if (is_start(&rb, j)) cr_expect_gt(rc.start_hits[j], 0, "start %zu never drawn", j);
+        memset(&rc, 0, sizeof rc);
+        rc.rb = &rb;
       }
       size_t n = rb.size;
       double all = 0.0, old = 0.0, cur = 0.0;
@@ -603,6 +613,62 @@ Test(model_weights, tom_binary_falls_back_until_recent_is_full) {
                "%.4f\n", pol ? "policy" : "logged actions", mw.last.old_weight,
                mw.last.cur_weight, mw.last.dual_loss);
     }
+    replay_free(&rb);
+    model_weights_free(&mw);
+  }
+}
+
+// a deterministic policy, so that a test can recompute a' = pi(s')
+static void linear_policy(void *ctx, const float *obs, float *act, int n, Rng *r) {
+  (void)ctx, (void)r;
+  for (int i = 0; i < n; i++) act[i] = fmaxf(-1.0f, fminf(1.0f, 0.8f * obs[i] - 0.1f));
+}
+
+// tom-binary's weights are min(max(0, e + 1), clip) of the trained dual's residuals with R = 1 on
+// the `recent` newest transitions, 0 before, (1 - done) from the terminations only, and a' the
+// policy's at s' or, without a policy, the action logged at s' (the next position's when the
+// episode continues, the transition's own at its end): recomputed here through
+// tom_dual_residual, they agree to the bit
+Test(model_weights, tom_binary_weights_are_the_duals_residuals) {
+  enum { N = 40, RECENT = 12 };
+  for (int pol = 0; pol < 2; pol++) {
+    WeightsParams p = tom_params(RECENT);
+    p.clip = 1.5;   // some rows of R = 1 reach it
+    ModelWeights mw;
+    cr_assert_eq(model_weights_init(&mw, weighting("tom-binary"), &p, 1, 1, 64, pol, "", 8, err,
+                                    sizeof err), 0, "%s", err);
+    if (pol) mw.policy = linear_policy;
+    Replay rb;
+    cr_assert_eq(replay_init(&rb, 64, 1, 1, err, sizeof err), 0, "%s", err);
+    Rng r;
+    rng_init(&r, 9, RNG_STREAM_DATA);
+    for (int i = 0; i < N; i++) {
+      double o = rng_uniform_range(&r, -1, 1), a = rng_uniform_range(&r, -1, 1);
+      add_scalar(&rb, o, a, 0.9 * o + 0.3 * a, i % 7 == 3, i % 7 == 6);
+    }
+    double w[N];
+    cr_assert_eq(model_weights_fill(&mw, &rb, w), 1);
+    float s[N], a[N], s2[N], a2[N], rr[N], term[N], e[N];
+    for (int i = 0; i < N; i++) {
+      size_t sl = replay_slot(&rb, (size_t)i);
+      s[i] = rb.obs[sl], a[i] = rb.act[sl], s2[i] = rb.next_obs[sl];
+      term[i] = rb.term[sl];
+      rr[i] = i >= N - RECENT ? 1.0f : 0.0f;
+      int cont = i + 1 < N && !rb.term[sl] && !rb.trunc[sl];
+      a2[i] = cont ? rb.act[replay_slot(&rb, (size_t)i + 1)] : rb.act[sl];
+    }
+    if (pol) linear_policy(NULL, s2, a2, N, NULL);
+    tom_dual_residual(&mw.dual, s, a, rr, term, s2, a2, N, e);
+    int clipped = 0, zero = 0;
+    for (int i = 0; i < N; i++) {
+      double want = tom_weight(TOM_F_CHI, e[i], p.clip);
+      cr_expect_eq(w[i], want, "%s: w[%d] = %.17g, want %.17g", pol ? "policy" : "logged", i,
+                   w[i], want);
+      clipped += w[i] == p.clip, zero += w[i] == 0.0;
+    }
+    printf("tom-binary residuals (%s): %d of %d weights at the clip, %d at 0\n",
+           pol ? "policy" : "logged actions", clipped, N, zero);
+    cr_expect_gt(clipped, 0, "the clip is not exercised");
     replay_free(&rb);
     model_weights_free(&mw);
   }
