@@ -13,7 +13,8 @@ algorithms_components_libcomponents_a_SOURCES = \
 	algorithms/components/model_weights.c algorithms/components/model_weights.h \
 	algorithms/components/tom_dual.c algorithms/components/tom_dual.h \
 	algorithms/components/planner.c algorithms/components/planner.h \
-	algorithms/components/mpc.c algorithms/components/mpc.h
+	algorithms/components/mpc.c algorithms/components/mpc.h \
+	algorithms/components/tom_disc.c algorithms/components/tom_disc.h
 AM_CPPFLAGS += -I$(top_srcdir)/algorithms/components
 COMP_LIBS = algorithms/components/libcomponents.a $(ENV_LIBS)
 

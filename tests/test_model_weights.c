@@ -2,8 +2,9 @@
 // the chi^2 and KL duals on a tabular MDP with exact expectations recover the occupancy ratio
 // d^pi / d^D whatever the reward (seed-variants 1.6, test 1), the objective's gradients and the
 // network's against central differences, recency's weights, tom-binary's fallback and
-// statistics, the capacity test (seed-variants 1.6, test 3), the checkpoint round trip, and the
-// refused inputs.
+// statistics, tom's discriminator reward on recent data unlike the old, the capacity test
+// (seed-variants 1.6, test 3), the checkpoint round trip (tom-binary and tom), and the refused
+// inputs. The discriminator itself is tested in test_tom_disc.c.
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "gradcheck.h"
 #include "model_weights.h"
 #include "replay.h"
+#include "tom_disc.h"
 #include "tom_dual.h"
 
 static char err[4400];
@@ -805,52 +807,132 @@ static void fill_episodes(Replay *rb, size_t n, uint32_t seed) {
   }
 }
 
+// tom's discriminator, small and quick
+static WeightsParams disc_params(int recent) {
+  WeightsParams p = tom_params(recent);
+  p.disc_hidden = 8;
+  p.disc_epochs = 30;
+  p.disc_batch = 16;
+  p.disc_lr = 1e-2;
+  return p;
+}
+
+// The state a fill leaves (the stream, the dual; tom's discriminator is fresh at every fill)
+// carries through a checkpoint: the next fills of the loaded copy equal the uninterrupted ones
 Test(model_weights, checkpoint_round_trip) {
-  WeightsParams p = tom_params(15);
-  Replay rb;
-  cr_assert_eq(replay_init(&rb, 80, 1, 1, err, sizeof err), 0, "%s", err);
-  fill_episodes(&rb, 50, 4);
-  ModelWeights a, b, c;
-  int tb = weighting("tom-binary");
-  cr_assert_eq(model_weights_init(&a, tb, &p, 1, 1, 80, 1, "", 5, err, sizeof err), 0, "%s", err);
-  cr_assert_eq(model_weights_init(&b, tb, &p, 1, 1, 80, 1, "", 6, err, sizeof err), 0, "%s", err);
-  cr_assert_eq(model_weights_init(&c, tb, &p, 1, 1, 80, 1, "", 6, err, sizeof err), 0, "%s", err);
-  a.policy = b.policy = c.policy = uniform_policy;
-  a.policy_ctx = b.policy_ctx = c.policy_ctx = (void *)&ONE;
-  double wa[80], wb[80], wc[80];
-  cr_assert_eq(model_weights_fill(&a, &rb, wa), 1);   // a round of training before the save
+  const char *names[] = {"tom-binary", "tom"};
+  for (int k = 0; k < 2; k++) {
+    WeightsParams p = disc_params(15);
+    Replay rb;
+    cr_assert_eq(replay_init(&rb, 80, 1, 1, err, sizeof err), 0, "%s", err);
+    fill_episodes(&rb, 50, 4);
+    ModelWeights a, b, c;
+    int tb = weighting(names[k]);
+    cr_assert_eq(model_weights_init(&a, tb, &p, 1, 1, 80, 1, "", 5, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(model_weights_init(&b, tb, &p, 1, 1, 80, 1, "", 6, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(model_weights_init(&c, tb, &p, 1, 1, 80, 1, "", 6, err, sizeof err), 0, "%s", err);
+    a.policy = b.policy = c.policy = uniform_policy;
+    a.policy_ctx = b.policy_ctx = c.policy_ctx = (void *)&ONE;
+    double wa[80], wb[80], wc[80];
+    cr_assert_eq(model_weights_fill(&a, &rb, wa), 1);   // a round of training before the save
 
-  char dir[] = "/tmp/mb_mw_XXXXXX", path[64];
-  cr_assert(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/ck.bin", dir);
-  CkptWriter *w = ckpt_begin(path, "test", err, sizeof err);
-  cr_assert(w, "%s", err);
-  model_weights_save(&a, w);
-  cr_assert_eq(ckpt_commit(w, err, sizeof err), 0, "%s", err);
-  CkptReader *ck = ckpt_open(path, "test", err, sizeof err);
-  cr_assert(ck, "%s", err);
-  cr_assert_eq(model_weights_load(&b, ck, err, sizeof err), 0, "%s", err);
-  ckpt_close(ck);
-  unlink(path);
-  rmdir(dir);
+    char dir[] = "/tmp/mb_mw_XXXXXX", path[64];
+    cr_assert(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/ck.bin", dir);
+    CkptWriter *w = ckpt_begin(path, "test", err, sizeof err);
+    cr_assert(w, "%s", err);
+    model_weights_save(&a, w);
+    cr_assert_eq(ckpt_commit(w, err, sizeof err), 0, "%s", err);
+    CkptReader *ck = ckpt_open(path, "test", err, sizeof err);
+    cr_assert(ck, "%s", err);
+    cr_assert_eq(model_weights_load(&b, ck, err, sizeof err), 0, "%s", err);
+    ckpt_close(ck);
+    unlink(path);
+    rmdir(dir);
 
-  // the next two fills (on more data) of the uninterrupted and of the loaded weighting
-  for (int round = 0; round < 2; round++) {
-    fill_episodes(&rb, 10, 7 + round);
-    cr_assert_eq(model_weights_fill(&a, &rb, wa), 1);
-    cr_assert_eq(model_weights_fill(&b, &rb, wb), 1);
-    cr_assert_eq(model_weights_fill(&c, &rb, wc), 1);
-    cr_expect_arr_eq(wa, wb, rb.size * sizeof *wa, "round %d: weights after the load differ",
-                     round);
-    cr_expect_eq(memcmp(&a.last.dual_loss, &b.last.dual_loss, sizeof a.last.dual_loss), 0);
-    cr_expect_arr_eq(a.dual.q.p.w, b.dual.q.p.w, a.dual.q.p.n * sizeof(float));
-    cr_expect_eq(a.dual.opt.t, b.dual.opt.t);
-    // without the load (another seed's network and stream) the weights differ
-    cr_expect_neq(memcmp(wa, wc, rb.size * sizeof *wa), 0, "the test would not see a lost state");
+    // the next two fills (on more data) of the uninterrupted and of the loaded weighting
+    for (int round = 0; round < 2; round++) {
+      fill_episodes(&rb, 10, 7 + round);
+      cr_assert_eq(model_weights_fill(&a, &rb, wa), 1);
+      cr_assert_eq(model_weights_fill(&b, &rb, wb), 1);
+      cr_assert_eq(model_weights_fill(&c, &rb, wc), 1);
+      cr_expect_arr_eq(wa, wb, rb.size * sizeof *wa, "%s, round %d: weights after the load differ",
+                       names[k], round);
+      cr_expect_eq(memcmp(&a.last, &b.last, sizeof a.last), 0, "%s: statistics differ", names[k]);
+      cr_expect_arr_eq(a.dual.q.p.w, b.dual.q.p.w, a.dual.q.p.n * sizeof(float));
+      cr_expect_eq(a.dual.opt.t, b.dual.opt.t);
+      // without the load (another seed's network and stream) the weights differ
+      cr_expect_neq(memcmp(wa, wc, rb.size * sizeof *wa), 0, "the test would not see a lost state");
+      cr_expect_eq(isnan(a.last.disc_acc), k == 0, "%s: disc_acc %g", names[k], a.last.disc_acc);
+    }
+    model_weights_free(&a);
+    model_weights_free(&b);
+    model_weights_free(&c);
+    replay_free(&rb);
   }
-  model_weights_free(&a);
-  model_weights_free(&b);
-  model_weights_free(&c);
+}
+
+// tom on a replay whose recent transitions differ from the old ones (other states, another law):
+// the discriminator tells them apart, its logit (the reward) is higher on the recent ones, and
+// the weights, like tom-binary's, are higher there too (the policy's occupancy, not the reward,
+// sets them; the replay's accuracy counts the recent rows among the replay's, so it stays low)
+Test(model_weights, tom_rewards_the_recent_transitions) {
+  enum { N = 240, RECENT = 60 };
+  Replay rb;
+  cr_assert_eq(replay_init(&rb, 300, 1, 1, err, sizeof err), 0, "%s", err);
+  Rng r;
+  rng_init(&r, 12, RNG_STREAM_DATA);
+  for (int i = 0; i < N; i++) {
+    int recent = i >= N - RECENT;
+    double o = rng_uniform_range(&r, recent ? 0.0 : -1.0, recent ? 1.0 : 0.0);
+    double a = rng_uniform_range(&r, -1, 1);
+    add_scalar(&rb, o, a, recent ? o - a : o + a, i % 20 == 19, 0);
+  }
+  double cur[2], old[2];
+  const char *names[] = {"tom", "tom-binary"};
+  for (int k = 0; k < 2; k++) {
+    WeightsParams p = disc_params(RECENT);
+    p.disc_hidden = 16;
+    p.disc_epochs = 100;
+    p.q_steps = 300;
+    p.q_lr = 3e-3;
+    ModelWeights mw;
+    cr_assert_eq(model_weights_init(&mw, weighting(names[k]), &p, 1, 1, 300, 1, "", 3, err,
+                                    sizeof err), 0, "%s", err);
+    mw.policy = uniform_policy;
+    mw.policy_ctx = (void *)&ONE;
+    double w[N];
+    cr_assert_eq(model_weights_fill(&mw, &rb, w), 1);
+    ModelWeightStats st = mw.last;
+    printf("%s: old_weight %.3f, cur_weight %.3f, dual loss %.4f, discriminator accuracy %.3f, "
+           "loss %.4f\n", names[k], st.old_weight, st.cur_weight, st.dual_loss, st.disc_acc,
+           st.disc_loss);
+    cur[k] = st.cur_weight, old[k] = st.old_weight;
+    cr_expect(isfinite(st.dual_loss));
+    if (k == 0) {
+      cr_expect_gt(st.disc_acc, 0.7, "accuracy %g", st.disc_acc);
+      cr_expect(isfinite(st.disc_loss));
+      // the reward the dual saw: the logit of the trained network, higher on the recent rows
+      TomDisc *d = mw.disc;
+      float x[3], lg;
+      double mcur = 0.0, mold = 0.0;
+      for (int i = 0; i < N; i++) {
+        size_t sl = replay_slot(&rb, (size_t)i);
+        x[0] = rb.obs[sl], x[1] = rb.act[sl], x[2] = rb.next_obs[sl];
+        tom_disc_logit(d, x, 1, &lg);
+        if (i >= N - RECENT) mcur += lg / RECENT;
+        else mold += lg / (N - RECENT);
+      }
+      printf("tom: mean logit %.3f on the recent rows, %.3f on the old\n", mcur, mold);
+      cr_expect_gt(mcur, mold + 1.0);
+    } else {
+      cr_expect(isnan(st.disc_acc) && isnan(st.disc_loss));
+    }
+    model_weights_free(&mw);
+  }
+  for (int k = 0; k < 2; k++)
+    cr_expect_gt(cur[k], 1.2 * old[k], "%s: cur_weight %g, old_weight %g", names[k], cur[k],
+                 old[k]);
   replay_free(&rb);
 }
 

@@ -135,17 +135,53 @@ static void tom_weights(ModelWeights *mw, const Replay *rb, TomRows *t, double *
   for (size_t i = 0; i < t->n; i++) w[i] = tom_weight((TomF)mw->p.f, t->e[i], mw->p.clip);
 }
 
+// The dual and the weights on the reward already in t->r
+static int tom_fill(ModelWeights *mw, const Replay *rb, TomRows *t, double *w) {
+  if (!mw->policy) next_actions(mw, rb, t);   // the logged a' of the dual's steps
+  mw->last.dual_loss = train_dual(mw, rb, t);
+  tom_weights(mw, rb, t, w);
+  tom_rows_free(t);
+  return 1;
+}
+
 static int fill_tom_binary(ModelWeights *mw, const Replay *rb, double *w) {
   size_t n = rb->size, recent = (size_t)mw->p.recent;
   if (n <= recent) return 0;   // the authors start TOM once the recent pool is full
   TomRows t;
   tom_rows_init(&t, rb);
   for (size_t i = 0; i < n; i++) t.r[i] = i >= n - recent ? 1.0f : 0.0f;
-  if (!mw->policy) next_actions(mw, rb, &t);   // the logged a' of the dual's steps
-  mw->last.dual_loss = train_dual(mw, rb, &t);
-  tom_weights(mw, rb, &t, w);
-  tom_rows_free(&t);
-  return 1;
+  return tom_fill(mw, rb, &t, w);
+}
+
+// R = the logit of a fresh discriminator between the newest `recent` rows (s, a, s') and all of
+// them; network and minibatches drawn from the weighting's stream (nothing to checkpoint)
+static int fill_tom(ModelWeights *mw, const Replay *rb, double *w) {
+  size_t n = rb->size, recent = (size_t)mw->p.recent;
+  if (n <= recent) return 0;
+  TomRows t;
+  tom_rows_init(&t, rb);
+  int O = rb->obs_dim, A = rb->act_dim;
+  size_t P = 2 * (size_t)O + A;
+  float *x = xmalloc(n * P, sizeof *x, "discriminator rows");   // (n, P) oldest first
+  for (size_t i = 0; i < n; i++) {
+    size_t sl = t.slot[i];
+    float *xi = x + i * P;
+    memcpy(xi, rb->obs + sl * O, (size_t)O * sizeof *x);
+    memcpy(xi + O, rb->act + sl * A, (size_t)A * sizeof *x);
+    memcpy(xi + O + A, rb->next_obs + sl * O, (size_t)O * sizeof *x);
+  }
+  TomDisc *d = mw->disc;
+  double acc;
+  mw->last.disc_loss = tom_disc_train(d, x + (n - recent) * P, recent, x, n, (int)mw->p.disc_epochs,
+                                      (int)mw->p.disc_batch, mw->p.disc_label, mw->p.disc_gp,
+                                      &mw->rng, &mw->rng, &acc);
+  mw->last.disc_acc = acc;
+  for (size_t i0 = 0; i0 < n; i0 += (size_t)d->rows) {
+    int k = n - i0 < (size_t)d->rows ? (int)(n - i0) : d->rows;
+    tom_disc_logit(d, x + i0 * P, k, t.r + i0);
+  }
+  free(x);
+  return tom_fill(mw, rb, &t, w);
 }
 
 // in the order of MODEL_WEIGHTING_NAMES: ensemble.weights is an index into it
@@ -153,6 +189,7 @@ const ModelWeighting MODEL_WEIGHTINGS[] = {
     {"uniform", 0, 0, 0, NULL},
     {"recency", 0, 0, 0, fill_recency},
     {"tom-binary", 0, 1, 0, fill_tom_binary},
+    {"tom", 1, 1, 1, fill_tom},
 };
 const int MODEL_NWEIGHTINGS = (int)(sizeof MODEL_WEIGHTINGS / sizeof *MODEL_WEIGHTINGS);
 
@@ -192,11 +229,23 @@ int model_weights_init(ModelWeights *mw, int which, const WeightsParams *p, int 
                       p->gamma, (TomF)p->f, &init, err, errsz))
       return -1;
   }
+  if (mw->row->disc) {
+    // rows: a minibatch, or a chunk of the logits pass
+    int rows = p->disc_batch > 1024 ? (int)p->disc_batch : 1024;
+    mw->disc = xmalloc(1, sizeof(TomDisc), "discriminator");
+    if (tom_disc_init(mw->disc, O, A, (int)p->disc_hidden, p->disc_lr, rows, &mw->rng, err,
+                      errsz)) {
+      free(mw->disc);
+      mw->disc = NULL;
+      return -1;
+    }
+  }
   return 0;
 }
 
 void model_weights_free(ModelWeights *mw) {
   if (mw->row && mw->row->dual) tom_dual_free(&mw->dual);
+  if (mw->disc) tom_disc_free(mw->disc), free(mw->disc);
   memset(mw, 0, sizeof *mw);
 }
 

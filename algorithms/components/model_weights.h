@@ -44,6 +44,7 @@
 #include "config.h"
 #include "replay.h"
 #include "rng.h"
+#include "tom_disc.h"
 #include "tom_dual.h"
 
 // ensemble.weights: the names of MODEL_WEIGHTINGS' rows, "a|b|...", in order
