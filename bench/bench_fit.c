@@ -8,8 +8,9 @@
 // minibatch steps (the suite's fit stops earlier or later by its holdout: the cap is the fair
 // common budget); SAC 5 updates per step x 250 steps = 1250 updates; TOM: 1000 dual steps, one pass
 // of the weights over a buffer of N = 1e5 transitions (a' ~ pi and the dual at (s, a) and
-// (s', a')): tom-binary's cost (`tom`'s discriminator is not timed here yet). The ratio
-// (round with TOM) / (round without) is the figure seed-variants.md estimates at 1.15-1.25.
+// (s', a')): tom-binary's cost; `tom` adds its discriminator, 100 epochs x 4 steps of 256 pairs
+// on a recent pool of 1000 and its logit on the N transitions. The ratio (round with TOM) /
+// (round without) is the figure seed-variants.md estimates at 1.15-1.25.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,10 @@
 #include "fail.h"
 #include "peak.h"
 #include "sac_agent.h"
+#include "tom_disc.h"
 #include "tom_dual.h"
 
-enum { OBS = 11, ACT = 3, B = 256, NBUF = 100000, PASS = 4096 };
+enum { OBS = 11, ACT = 3, B = 256, NBUF = 100000, PASS = 4096, DROWS = 1024 };
 
 typedef struct {
   Ensemble m;
@@ -30,6 +32,8 @@ typedef struct {
   Rng r;
   TomDual dual;
   float *s0, *a0, *s, *a, *rw, *term, *s2, *a2, *e;   // one dual batch; PASS rows for the pass
+  TomDisc disc;
+  float *xc, *xd, *lg;   // (DROWS, 2 OBS + ACT) rows (s, a, s') of each kind, (DROWS) logits
 } Bench;
 
 static void run_minibatch(void *ctx) {
@@ -57,6 +61,18 @@ static void run_pass(void *ctx) {
   tom_dual_residual(&k->dual, k->s, k->a, k->rw, k->term, k->s2, k->a2, PASS, k->e);
 }
 
+// one discriminator step: B recent rows against B replay rows, penalty included
+static void run_disc(void *ctx) {
+  Bench *k = ctx;
+  tom_disc_step(&k->disc, k->xc, k->xd, B, 0.1, 10.0, &k->r);
+}
+
+// DROWS logits (the reward of DROWS transitions)
+static void run_logit(void *ctx) {
+  Bench *k = ctx;
+  tom_disc_logit(&k->disc, k->xd, DROWS, k->lg);
+}
+
 int main(int argc, char **argv) {
   (void)argc;
   Rng r;
@@ -78,8 +94,16 @@ int main(int argc, char **argv) {
       sac_agent_init(&k.sac, &sp, OBS, ACT, &init, err, sizeof err) ||
       replay_batch_init(&k.b, B, OBS, ACT, err, sizeof err) ||
       tom_dual_init(&k.dual, OBS, ACT, (int)wp.q_hidden, (int)wp.q_batch, wp.q_lr, wp.q_l2,
-                    wp.gamma, TOM_F_CHI, &init, err, sizeof err))
+                    wp.gamma, TOM_F_CHI, &init, err, sizeof err) ||
+      tom_disc_init(&k.disc, OBS, ACT, (int)wp.disc_hidden, wp.disc_lr, DROWS, &init, err,
+                    sizeof err))
     fail_run("%s", err);
+  size_t XP = (size_t)DROWS * (2 * OBS + ACT);
+  k.xc = xmalloc(XP, sizeof *k.xc, "bench");
+  k.xd = xmalloc(XP, sizeof *k.xd, "bench");
+  k.lg = xmalloc(DROWS, sizeof *k.lg, "bench");
+  rng_fill_uniformf(&r, k.xc, XP, -1.0f, 1.0f);
+  rng_fill_uniformf(&r, k.xd, XP, -1.0f, 1.0f);
   size_t E = (size_t)ep.members;
   k.x = xmalloc(E * B * (OBS + ACT), sizeof *k.x, "bench");
   k.y = xmalloc(E * B * (1 + OBS), sizeof *k.y, "bench");
@@ -107,9 +131,12 @@ int main(int argc, char **argv) {
 
   double t_mb = best_time(run_minibatch, &k), t_sac = best_time(run_sac, &k);
   double t_dual = best_time(run_dual, &k), t_pass = best_time(run_pass, &k) / PASS;
+  double t_disc = best_time(run_disc, &k), t_logit = best_time(run_logit, &k) / DROWS;
   double fit = 3000 * t_mb, sac = 1250 * t_sac;
   double dual = (double)wp.q_steps * t_dual, pass = NBUF * t_pass;
-  double base = fit + sac, with = base + dual + pass;
+  long dsteps = (long)wp.disc_epochs * ((wp.recent + wp.disc_batch - 1) / wp.disc_batch);
+  double disc = (double)dsteps * t_disc + NBUF * t_logit;
+  double base = fit + sac, with = base + dual + pass, with_disc = with + disc;
   printf("MBPO round at Hopper's sizes (observation %d, action %d; sgemm peak %.1f GFLOP/s):\n",
          OBS, ACT, peak);
   printf("  %-44s %9.3f ms  x 3000 = %8.2f s\n", "ensemble minibatch (7 x 4x200 Swish, 256)",
@@ -120,11 +147,19 @@ int main(int argc, char **argv) {
          t_dual * 1e3, (long long)wp.q_steps, dual);
   printf("  %-44s %9.3f us  x 1e5  = %8.2f s\n", "TOM weights pass, per transition", t_pass * 1e6,
          pass);
+  printf("  %-44s %9.3f ms  x %4ld = %8.2f s\n", "TOM discriminator step (256 + 256 pairs, GP)",
+         t_disc * 1e3, dsteps, (double)dsteps * t_disc);
+  printf("  %-44s %9.3f us  x 1e5  = %8.2f s\n", "TOM discriminator logit, per transition",
+         t_logit * 1e6, NBUF * t_logit);
   printf("\nTOM-binary round / MBPO round: %.3f (the fit alone: %.3f)\n", with / base,
          (fit + dual + pass) / fit);
+  printf("TOM round / MBPO round:        %.3f (the fit alone: %.3f)\n", with_disc / base,
+         (fit + dual + pass + disc) / fit);
   free(k.x), free(k.y), free(k.s0), free(k.s), free(k.s2), free(k.a0), free(k.a), free(k.a2);
   free(k.rw), free(k.term), free(k.e);
+  free(k.xc), free(k.xd), free(k.lg);
   tom_dual_free(&k.dual);
+  tom_disc_free(&k.disc);
   replay_batch_free(&k.b);
   sac_agent_free(&k.sac);
   ensemble_free(&k.m);
