@@ -18,25 +18,27 @@ expand() { "$x/expand" --check --bin "$MB_BUILDDIR" --src "$MB_SRCDIR" "$@"; }
 
 # labels x tasks x seeds of each figure under smoke (1 seed everywhere)
 #   ablations 8 x 2, ars 4 x 3, compute 7 x 1, layer 2 x 2, main 2 x 4, planner 36 x 1,
-#   pmoe 4 x 4 + 2 x 2
+#   pmoe 4 x 4 + 2 x 2, tom 4 x 4 + 2 x 2
 expect_runs="ablations 16
 ars 12
 compute 7
 layer 4
 main 8
 planner 36
-pmoe 20"
-total=103
+pmoe 20
+tom 20"
+total=123
 # the other profiles: quick (ablations 8x2x1, ars 4x3x2, compute 7x1x1, layer 2x(2+1), main
-# 2x4x2, planner 36x1x1, pmoe 20x2) and paper (8x2x5, 4x3x3, 7x1x3, 2x2x5, 2x4x5, 36x1x3, 20x5)
-expect 0 "expand: profile quick: 145 runs of ablations ars compute layer main planner pmoe" \
+# 2x4x2, planner 36x1x1, pmoe 20x2, tom 20x2) and paper (8x2x5, 4x3x3, 7x1x3, 2x2x5, 2x4x5,
+# 36x1x3, 20x5, 20x5)
+expect 0 "expand: profile quick: 185 runs of ablations ars compute layer main planner pmoe tom" \
   expand quick "$T/rq"
-expect 0 "expand: profile paper: 405 runs of" expand paper "$T/rp"
-expect 0 "expand: profile smoke: $total runs of ablations ars compute layer main planner pmoe" \
+expect 0 "expand: profile paper: 505 runs of" expand paper "$T/rp"
+expect 0 "expand: profile smoke: $total runs of ablations ars compute layer main planner pmoe tom" \
   expand smoke "$R"
 
 # the job lists: counts, fields, DIR = R/FIGURE/LABEL/TASK/seedN; the commands in the same order
-[ "$(tr '\n' ' ' <"$R/figures.txt")" = "ablations ars compute layer main planner pmoe " ] ||
+[ "$(tr '\n' ' ' <"$R/figures.txt")" = "ablations ars compute layer main planner pmoe tom " ] ||
   fail "figures.txt: $(cat "$R/figures.txt")"
 : >dirs.txt
 echo "$expect_runs" | while read -r fig n; do
@@ -143,6 +145,21 @@ awk -F, 'FNR == 1 { f++; next } f == 1 { fin[FNR] = $7; next } f == 2 { auc[FNR]
   $4 != fin[FNR] || $7 != auc[FNR] { print "row " FNR ": " $0; bad = 1 } END { exit bad }' \
   "$R/pmoe/summary/final.csv" "$R/pmoe/summary/auc.csv" "$R/pmoe/summary/pmoe.csv" >bad.out ||
   fail "pmoe.csv: $(cat bad.out)"
+# tom: the steps to the baseline's final score beside the final IQM, one row per group (the
+# baselines reach their own score: share 1 or blank when that happens at step 0); the model's
+# error at every fit as curves, newest and oldest, for every run; its picture
+header "$R/tom/summary/tom.csv" \
+  "label,task,seeds,final_iqm,final_lo,final_hi,threshold,steps,share,diverged" 20
+awk -F, 'FNR == 1 { f++; next } f == 1 { fin[FNR] = $7; next }
+  $4 != fin[FNR] || ($1 ~ /^(mbpo|demorl)$/ && $7 != $4) || ($1 ~ /^(mbpo|demorl)$/ && $9 != "" && $9 != "1.000") {
+    print "row " FNR ": " $0; bad = 1 }
+  END { exit bad }' "$R/tom/summary/final.csv" "$R/tom/summary/tom.csv" >bad.out ||
+  fail "tom.csv: $(cat bad.out)"
+for which in new old; do
+  header "$R/tom/summary-model-$which/final.csv" "$final_h" 20
+done
+[ "$(magic "$R/tom/tom-model.png" 8)" = 89504e470d0a1a0a ] || fail "tom-model.png is not a PNG"
+grep -qF "](tom/tom-model.png)" "$R/figures.md" || fail "figures.md does not link tom-model.png"
 header "$R/compute/summary/compute-runs.csv" \
   "label,task,seed,steps,train_s,s_per_1k_steps,plan_steps,plan_ms,diverged" 7
 header "$R/compute/summary/compute.csv" \
@@ -150,7 +167,7 @@ header "$R/compute/summary/compute.csv" \
 # every compute run has a time per step, and the planners (not sac) a time per plan
 awk -F, 'NR > 1 && ($6 == "" || ($1 == "sac") != ($8 == "")) { print "bad row: " $0; bad = 1 }
   END { exit bad }' "$R/compute/summary/compute-runs.csv" >bad.out || fail "compute-runs.csv: $(cat bad.out)"
-for t in layer compute pmoe; do
+for t in layer compute pmoe tom; do
   grep -q '^| --- ' "$R/$t/summary/$t.md" || fail "$t.md: no Markdown table"
   grep -q '^\\bottomrule' "$R/$t/summary/$t.tex" || fail "$t.tex: no LaTeX table"
   grep -qF "$(sed -n 3p "$R/$t/summary/$t.md")" "$R/figures.md" || fail "figures.md lacks the $t table"
@@ -179,17 +196,20 @@ echo "ok: a rerun skips the $total finished runs ($((t1 - t0)) s)"
 # drawn again from the same summaries: the same PNG and tables, byte for byte (the PDFs may
 # differ in their creation date, and compute's tables are wall times, but of the same runs)
 mkdir keep
-for fig in main layer planner ablations ars compute pmoe; do
+for fig in main layer planner ablations ars compute pmoe tom; do
   cp "$R/$fig/$fig.png" "keep/$fig.png"
+  [ "$fig" != tom ] || cp "$R/tom/tom-model.png" keep/tom-model.png
   # the summary (remade only by aggregate) and what plot adds: summary-* and tables
   ls "$R/$fig"/summary*/* >"keep/$fig.list"
   i=0
   while read -r f; do i=$((i + 1)); cp "$f" "keep/$fig.$i"; done <"keep/$fig.list"
 done
 sleep 1   # a clock-dependent output would show
-for fig in main layer planner ablations ars compute pmoe; do
+for fig in main layer planner ablations ars compute pmoe tom; do
   expect 0 "plot: $R/$fig/$fig.png $fig.pdf" "$x/plot" "$R" "$fig"
   cmp -s "$R/$fig/$fig.png" "keep/$fig.png" || fail "$fig.png differs when drawn again"
+  [ "$fig" != tom ] || cmp -s "$R/tom/tom-model.png" keep/tom-model.png ||
+    fail "tom-model.png differs when drawn again"
   i=0
   while read -r f; do
     i=$((i + 1))
