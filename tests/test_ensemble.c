@@ -992,6 +992,61 @@ Test(ensemble, weighted_fit_follows_the_weights) {
   replay_free(&rb);
 }
 
+// ensemble.epoch_batches = k: every epoch takes k Adam steps (k minibatches drawn with
+// replacement), whatever the data's size, uniformly or by the weights; the capped fit still
+// learns the weighted rule (the TOM code's budget: 100 minibatches an epoch)
+Test(ensemble, epoch_batches_caps_the_epoch) {
+  enum { N = 1200, K = 3 };
+  Replay rb;
+  cr_assert_eq(replay_init(&rb, N, 1, 1, err, sizeof err), 0, "%s", err);
+  Rng r;
+  rng_init(&r, 8, RNG_STREAM_DATA);
+  double *w = calloc(N, sizeof *w);
+  for (int i = 0; i < N; i++) {
+    double o = rng_uniform_range(&r, -1, 1), a = rng_uniform_range(&r, -1, 1);
+    double o2 = i < N / 2 ? o + a : o - a;
+    replay_add(&rb, &o, &a, 0.0, &o2, 0, 0);
+    w[i] = i < N / 2 ? 0.0 : 1.0;
+  }
+  for (int weighted = 0; weighted < 2; weighted++) {
+    EnsembleParams p = small(3, 2, 2, 32, 64);
+    p.max_epochs = 7;
+    p.patience = 1000;   // all 7 epochs
+    p.epoch_batches = K;
+    Ensemble m;
+    make(&m, &p, 1, 1, 2);
+    Rng fit;
+    rng_init(&fit, 9, RNG_STREAM_MODEL);
+    EnsembleStats st = ensemble_train_weighted(&m, &rb, weighted ? w : NULL, &fit);
+    cr_expect_eq(st.epochs, 7);
+    cr_expect_eq(m.opt.t, 7 * K, "%s: %ld Adam steps, want %d", weighted ? "weighted" : "uniform",
+                 (long)m.opt.t, 7 * K);
+    ensemble_free(&m);
+  }
+  // enough capped epochs to learn: the weighted fit finds the recent rule
+  EnsembleParams p = small(3, 2, 2, 32, 64);
+  p.max_epochs = 200;
+  p.epoch_batches = 10;
+  Ensemble m;
+  make(&m, &p, 1, 1, 2);
+  Rng fit;
+  rng_init(&fit, 9, RNG_STREAM_MODEL);
+  EnsembleStats st = ensemble_train_weighted(&m, &rb, w, &fit);
+  double er = 0;
+  int n = 0;
+  for (double o = -0.8; o <= 0.8; o += 0.2)
+    for (double a = -0.8; a <= 0.8; a += 0.2, n++) {
+      float of = (float)o, af = (float)a, next[2], rew[2];
+      ensemble_predict(&m, (float[]){of, of}, (float[]){af, af}, 1, 0, NULL, next, rew);
+      er += fabs(next[0] - (o - a));
+    }
+  printf("epoch_batches 10: %d epochs, error %.3g on the weighted rule\n", st.epochs, er / n);
+  cr_expect_lt(er / n, 0.1, "error %g", er / n);
+  ensemble_free(&m);
+  free(w);
+  replay_free(&rb);
+}
+
 // ensemble.weights = uniform, through the controller's model, is the unweighted fit to the bit
 Test(ensemble, uniform_weighting_is_the_unweighted_fit) {
   cr_assert_str_eq(MODEL_WEIGHTINGS[0].name, "uniform");

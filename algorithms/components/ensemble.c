@@ -6,7 +6,8 @@
 // Draws from the caller's Rng, in order: a training call shuffles the positions 0..n-1 (the
 // split, Fisher-Yates from the top: j = rng_below(i + 1) for i = n-1 down to 1), then every epoch
 // shuffles the training split once per member, members in order, each starting from the split's
-// order. Prediction draws are described in the header.
+// order (or, weighted or with epoch_batches, draws each member's rows with replacement, by w or
+// uniformly by rng_below). Prediction draws are described in the header.
 #include "ensemble.h"
 
 #include <assert.h>
@@ -355,29 +356,32 @@ EnsembleStats ensemble_train_weighted(Ensemble *m, const Replay *rb, const doubl
     if (hold > 0.0) whold = w;
   }
 
-  if ((size_t)E * ntrain > s->perm_cap) {
+  // rows per epoch: a pass over the split, or epoch_batches minibatches drawn with replacement
+  // (uniformly or by w), the TOM code's importance resampling
+  size_t eb = (size_t)m->p.epoch_batches, rows = eb ? eb * (size_t)B : ntrain;
+  if ((size_t)E * rows > s->perm_cap) {
     free(s->perm);
-    s->perm = xmalloc((size_t)E * ntrain, sizeof(size_t), "ensemble permutations");
-    s->perm_cap = (size_t)E * ntrain;
+    s->perm = xmalloc((size_t)E * rows, sizeof(size_t), "ensemble permutations");
+    s->perm_cap = (size_t)E * rows;
   }
   double best[64];
   for (int e = 0; e < E; e++) best[e] = HUGE_VAL;
   int since = 0;   // epochs since any member improved
   for (int epoch = 1; epoch <= (int)m->p.max_epochs; epoch++) {
     for (int e = 0; e < E; e++) {
-      size_t *pe = s->perm + (size_t)e * ntrain;
-      for (size_t i = 0; wfit && i < ntrain; i++)
-        pe[i] = train[ensemble_draw_weighted(s->cum, ntrain, r)];
-      if (!wfit) {
+      size_t *pe = s->perm + (size_t)e * rows;
+      for (size_t i = 0; (wfit || eb) && i < rows; i++)
+        pe[i] = train[wfit ? ensemble_draw_weighted(s->cum, ntrain, r) : rng_below(r, ntrain)];
+      if (!wfit && !eb) {
         memcpy(pe, train, ntrain * sizeof *pe);
         shuffle(pe, ntrain, r);
       }
     }
     double loss_sum = 0.0;
-    for (size_t c = 0; c < ntrain; c += (size_t)B) {
-      int b = ntrain - c < (size_t)B ? (int)(ntrain - c) : B;
+    for (size_t c = 0; c < rows; c += (size_t)B) {
+      int b = rows - c < (size_t)B ? (int)(rows - c) : B;
       for (int e = 0; e < E; e++) {
-        const size_t *pe = s->perm + (size_t)e * ntrain + c;
+        const size_t *pe = s->perm + (size_t)e * rows + c;
         float *xe = s->x + (size_t)e * b * I, *ye = s->y + (size_t)e * b * D;
         for (int i = 0; i < b; i++)
           replay_row(m, rb, pe[i], xe + (size_t)i * I, ye + (size_t)i * D);
@@ -385,7 +389,7 @@ EnsembleStats ensemble_train_weighted(Ensemble *m, const Replay *rb, const doubl
       loss_sum += ensemble_batch_loss(m, s->x, s->y, b, NULL) * b;
       optim_step(&m->opt, m->net.p.w, m->net.p.g);
     }
-    st.train_loss = loss_sum / (double)ntrain / E;
+    st.train_loss = loss_sum / (double)rows / E;
     st.epochs = epoch;
     if (!isfinite(st.train_loss)) fail_diverged("ensemble: training loss %g", st.train_loss);
 

@@ -49,6 +49,7 @@
   X(INT, patience, "5", "[0, 1000]", "epochs without improvement before stopping")             \
   X(REAL, improvement, "0.01", "[0, 1]", "relative holdout improvement that counts")            \
   X(INT, max_epochs, "200", "[1, 1e6]", "cap on epochs per training call (not in the authors' code)") \
+  X(INT, epoch_batches, "0", "[0, 1e9]", "minibatches per epoch, rows drawn with replacement (0: one pass over the split; TOM code: 100)") \
   X(REAL, max_logvar, "0.5", "[-100, 100]", "upper soft bound of the predicted log-variance")  \
   X(REAL, min_logvar, "-10", "[-100, 100]", "lower soft bound of the predicted log-variance") \
   X(CHOICE, weights, "uniform", MODEL_WEIGHTING_NAMES, "per-transition weights of the fit (model_weights.h)")
