@@ -146,12 +146,14 @@ awk -F, 'FNR == 1 { f++; next } f == 1 { fin[FNR] = $7; next } f == 2 { auc[FNR]
   "$R/pmoe/summary/final.csv" "$R/pmoe/summary/auc.csv" "$R/pmoe/summary/pmoe.csv" >bad.out ||
   fail "pmoe.csv: $(cat bad.out)"
 # tom: the steps to the baseline's final score beside the final IQM, one row per group (the
-# baselines reach their own score: share 1 or blank when that happens at step 0); the model's
+# baselines reach their own score: share 1, or blank when that happens at step 0; no threshold,
+# and so no steps, where the baseline gained nothing over its first evaluation); the model's
 # error at every fit as curves, newest and oldest, for every run; its picture
 header "$R/tom/summary/tom.csv" \
   "label,task,seeds,final_iqm,final_lo,final_hi,threshold,steps,share,diverged" 20
 awk -F, 'FNR == 1 { f++; next } f == 1 { fin[FNR] = $7; next }
-  $4 != fin[FNR] || ($1 ~ /^(mbpo|demorl)$/ && $7 != $4) || ($1 ~ /^(mbpo|demorl)$/ && $9 != "" && $9 != "1.000") {
+  $4 != fin[FNR] || ($1 ~ /^(mbpo|demorl)$/ && $7 != "" && $7 != $4) ||
+  ($1 ~ /^(mbpo|demorl)$/ && $9 != "" && $9 != "1.000") || ($7 == "" && $8 != "") {
     print "row " FNR ": " $0; bad = 1 }
   END { exit bad }' "$R/tom/summary/final.csv" "$R/tom/summary/tom.csv" >bad.out ||
   fail "tom.csv: $(cat bad.out)"

@@ -25,8 +25,9 @@ small="--env InvertedPendulum --steps 600 --eval-every 300 --eval-episodes 1 --c
   --set sac.hidden_size=16 --set sac.batch_size=32 --set sac.log_every=20
   --set ensemble.members=3 --set ensemble.elites=2 --set ensemble.hidden_layers=2
   --set ensemble.hidden_size=16 --set ensemble.max_epochs=5 --quiet"
-for w in uniform tom-binary; do
-  tw="--set ensemble.weights=$w --set weights.recent=100 --set weights.q_steps=20 --set weights.q_batch=32 --set weights.q_hidden=16"
+for w in uniform tom-binary tom; do
+  tw="--set ensemble.weights=$w --set weights.recent=100 --set weights.q_steps=20 --set weights.q_batch=32 --set weights.q_hidden=16
+    --set weights.disc_epochs=5 --set weights.disc_hidden=16 --set weights.disc_batch=32"
   $mbpo $small $tw --out "$w.1" >/dev/null || fail "mbpo ($w)"
   $mbpo $small $tw --out "$w.2" >/dev/null || fail "mbpo ($w) again"
   same_all "$w.1" "$w.2" || fail "mbpo ($w): the same seed gave different logs"
@@ -45,17 +46,35 @@ awk -F, 'NR > 1 && ($2 != 1 || $3 != 1) { bad = 1 } END { exit bad }' uniform.1/
   fail "uniform weights in fit.csv: $(cat uniform.1/fit.csv)"
 awk -F, 'NR > 1 && $8 != "nan" { n++; if ($3 > $2) up++ } END { exit !(n > 0 && up == n) }' \
   tom-binary.1/fit.csv || fail "tom-binary: cur_weight should exceed old_weight: $(cat tom-binary.1/fit.csv)"
-echo "ok: fit.csv: uniform weighs alike, tom-binary weighs the newest transitions up"
+# tom: its discriminator's accuracy and loss at every weighted fit, blank (nan) for tom-binary
+awk -F, 'NR > 1 && $8 != "nan" { n++; if ($9 == "nan" || $10 == "nan" || $9 < 0 || $9 > 1) bad = 1 }
+  END { exit bad || !n }' tom.1/fit.csv || fail "tom: discriminator columns of fit.csv: $(cat tom.1/fit.csv)"
+awk -F, 'NR > 1 && ($9 != "nan" || $10 != "nan") { bad = 1 } END { exit bad }' tom-binary.1/fit.csv ||
+  fail "tom-binary has discriminator statistics: $(cat tom-binary.1/fit.csv)"
+echo "ok: fit.csv: uniform weighs alike, tom-binary weighs the newest transitions up, tom logs its discriminator"
 # recency and weighted rollout starts run
 $mbpo $small --set ensemble.weights=recency --set mbpo.weighted_starts=true --out rec >/dev/null ||
   fail "mbpo with recency weights and weighted starts"
 same_all uniform.1 rec && fail "recency weights gave the uniform run"
 echo "ok: recency weights with weighted rollout starts"
 
-# a resumed run cannot change its weighting
+# a resumed run cannot change its weighting (its checkpoint's weights state belongs to the old
+# one): a configuration error; a damaged checkpoint (a byte of the weights state flipped) is a
+# run failure, as every damaged checkpoint of the suite, and the checkpoint is left as it was
 cp -r tom-binary.1 tb
 rm tb/DONE
 expect 2 "ensemble.weights" $mbpo --out tb --resume --set ensemble.weights=uniform
+cp -r tom.1 tc
+rm tc/DONE
+off=$(grep -abo 'weights.dual' tc/checkpoint.bin | head -n 1 | cut -d: -f1)
+[ -n "$off" ] || fail "no weights.dual entry in tom's checkpoint"
+cp tc/checkpoint.bin good.bin
+printf 'X' | dd of=tc/checkpoint.bin bs=1 seek=$((off + 40)) conv=notrunc 2>/dev/null
+cp tc/checkpoint.bin bad.bin
+expect 1 "cannot resume: tc/checkpoint.bin: checksum mismatch" $mbpo --out tc --resume --quiet
+cmp -s tc/checkpoint.bin bad.bin || fail "a refused resume changed the checkpoint"
+cp good.bin tc/checkpoint.bin
+$mbpo --out tc --resume --quiet >/dev/null || fail "tom: resume from the intact checkpoint"
 
 # learning: InvertedPendulum balanced (>= 950 in every evaluation episode) within 6000 steps (seed 2
 # reaches 1000 at step 5000 on the machine this was written on, seed 1 at 7000; SAC alone, same
@@ -81,5 +100,7 @@ expect 2 "the model pool would hold" $mbpo --set mbpo.rollout_batch=1e8 --set mb
 expect 0 "weights.recent" $mbpo --help
 expect 2 "weights.recent = 1000: the recent transitions must be fewer than the 800" \
   $dmd --model ensemble --set ensemble.weights=tom-binary --set dmd.buffer_size=800
+expect 2 "ensemble.weights=tom needs the program's policy, and dmd_mpc has no parametric policy" \
+  $dmd --model ensemble --set ensemble.weights=tom
 [ -e runs ] && fail "a refused configuration left a run directory behind"
 echo "ok: refused configurations create nothing"
