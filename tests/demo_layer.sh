@@ -68,6 +68,15 @@ same_logs e1 e2 && same_log eval_policy.csv e1 e2 && same_log model.csv e1 e2 ||
   fail "the ensemble layer is not reproducible"
 [ "$(wc -l <e1/model.csv)" -eq 4 ] || fail "model.csv: expected 3 trainings"
 echo "ok: the learned-model layer is reproducible"
+# TOM's weights with the linear policy as pi: the fits after the recent pool is full are
+# weighted, with the dual's and the discriminator's statistics in fit.csv
+$layer $small --set ensemble.weights=tom --set weights.recent=100 --set weights.q_steps=20 \
+  --set weights.q_hidden=16 --set weights.q_batch=32 --set weights.disc_epochs=3 \
+  --set weights.disc_hidden=16 --set weights.disc_batch=32 --out e4 >/dev/null ||
+  fail "ensemble layer with tom weights"
+awk -F, 'NR > 1 && $8 != "nan" { n++; if ($9 == "nan" || $3 == 1) bad = 1 } END { exit bad || !n }' \
+  e4/fit.csv || fail "tom in demo_layer: fit.csv $(cat e4/fit.csv)"
+echo "ok: the learned-model layer fits with TOM's weights"
 
 # the learned-model layer with ARS trained in the run: every log of both (five extra logs)
 # shellcheck disable=SC2086 # option lists
