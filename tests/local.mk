@@ -5,7 +5,7 @@ UNIT_TESTS = \
 	%D%/test_config %D%/test_cli %D%/test_csvlog %D%/test_checkpoint %D%/test_progress \
 	%D%/test_env %D%/test_locomotion %D%/test_control_tasks %D%/test_quadruped \
 	%D%/test_episodes %D%/test_linpolicy %D%/test_sac %D%/test_policy %D%/test_pmoe %D%/test_ars \
-	%D%/test_planner %D%/test_ensemble %D%/test_model_weights %D%/test_tom_disc %D%/test_aggregate
+	%D%/test_planner %D%/test_ensemble %D%/test_model_weights %D%/test_tom_disc %D%/test_pmd %D%/test_aggregate
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS) %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh %D%/sac.sh %D%/ars.sh \
 	%D%/dmd_mpc.sh %D%/demorl.sh %D%/demo_layer.sh %D%/aggregate.sh %D%/experiments.sh %D%/paper.sh \
@@ -46,6 +46,7 @@ ENV_TEST_LDADD = $(ENV_LIBS) $(CRITERION_LIBS)
 %C%_test_ensemble_LDADD = algorithms/components/libcomponents.a $(ENV_TEST_LDADD)
 %C%_test_model_weights_LDADD = algorithms/components/libcomponents.a $(ENV_TEST_LDADD)
 %C%_test_tom_disc_LDADD = algorithms/components/libcomponents.a $(TEST_LDADD)
+%C%_test_pmd_LDADD = algorithms/components/libcomponents.a $(TEST_LDADD)
 %C%_test_aggregate_LDADD = analysis/libagg.a $(TEST_LDADD)
 
 # Criterion binaries speak TAP; shell tests use the plain driver (exit 0 pass, 77 skip)
