@@ -9,11 +9,11 @@ UNIT_TESTS = \
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS) %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh %D%/sac.sh %D%/ars.sh \
 	%D%/dmd_mpc.sh %D%/demorl.sh %D%/demo_layer.sh %D%/aggregate.sh %D%/experiments.sh %D%/paper.sh \
-	%D%/golden.sh %D%/faults.sh %D%/fuzz.sh %D%/mbpo.sh
+	%D%/golden.sh %D%/faults.sh %D%/fuzz.sh %D%/mbpo.sh %D%/pmd.sh
 noinst_HEADERS = %D%/gradcheck.h
 EXTRA_DIST += %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh %D%/sac.sh %D%/ars.sh \
 	%D%/dmd_mpc.sh %D%/demorl.sh %D%/demo_layer.sh %D%/aggregate.sh %D%/experiments.sh %D%/paper.sh \
-	%D%/golden.sh %D%/faults.sh %D%/mbpo.sh %D%/golden/digests.txt %D%/testlib.sh %D%/lsan.supp \
+	%D%/golden.sh %D%/faults.sh %D%/mbpo.sh %D%/pmd.sh %D%/golden/digests.txt %D%/testlib.sh %D%/lsan.supp \
 	%D%/fuzz.sh %D%/fuzz/README.md %D%/fuzz/fuzzlib.h $(FUZZ_TARGET_SRC) \
 	%D%/fuzz/seeds/ini/both.ini %D%/fuzz/seeds/ini/crlf.ini %D%/fuzz/seeds/policy/documented.txt \
 	%D%/fuzz/seeds/csv/eval.csv %D%/fuzz/seeds/csv/header.csv %D%/fuzz/seeds/csv/crlf.csv
