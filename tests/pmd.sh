@@ -42,12 +42,14 @@ awk -F, 'END { exit !($4 < 1e-9) }' pi.x/subopt.csv || fail "policy iteration: $
 echo "ok: Q evaluations counted per method; one MDP per seed; policy iteration reaches V*"
 
 # a two-state MDP logs its policy in algo.csv, one row per state and evaluation
-$pmd --set mdp.kind=tiny --set mdp.tiny=4 --steps 5 --out tiny --quiet >/dev/null || fail "tiny MDP"
+$pmd --env tiny4 --steps 5 --out tiny --quiet >/dev/null || fail "tiny MDP"
 [ "$(head -n 1 tiny/algo.csv)" = "step,state,a0,a1,a2,wall_s" ] || fail "algo.csv: $(head -n 1 tiny/algo.csv)"
 [ "$(($(wc -l <tiny/algo.csv) - 1))" -eq 12 ] || fail "algo.csv: expected 12 rows"
 echo "ok: the tiny MDP's policy in algo.csv"
 
-expect 2 "tiny MDP 2: the ids are 0, 1, 3 and 4" $pmd --set mdp.kind=tiny --set mdp.tiny=2
+expect 2 "tiny MDP 2: the two-state MDPs are tiny0, tiny1, tiny3 and tiny4" $pmd --env tiny2
+expect 2 "run.env = Hopper: the MDPs are random, tiny0, tiny1, tiny3 and tiny4" $pmd --env Hopper
+expect 2 "run.env = tiny03" $pmd --env tiny03
 expect 2 "random MDP: 12 successors per action, allowed 1 to the 10 states" \
   $pmd --set mdp.states=10 --set mdp.branches=12
 expect 2 "pmd.method: expected one of" $pmd --set pmd.method=nesterov

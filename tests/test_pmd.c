@@ -280,7 +280,7 @@ Test(pmd, refused_mdps) {
   Rng r;
   rng_init(&r, 1, RNG_STREAM_DATA);
   cr_expect_eq(tab_tiny(&m, 2, err, sizeof err), -1);
-  cr_expect(strstr(err, "0, 1, 3 and 4"), "message '%s'", err);
+  cr_expect(strstr(err, "tiny0, tiny1, tiny3 and tiny4"), "message '%s'", err);
   cr_expect_eq(tab_random(&m, 5, 3, 6, 0.9, 1.0, &r, err, sizeof err), -1);
   cr_expect(strstr(err, "successors"), "message '%s'", err);
   cr_expect_eq(tab_random(&m, 0, 3, 1, 0.9, 1.0, &r, err, sizeof err), -1);

@@ -48,7 +48,7 @@ int tab_tiny(TabMdp *m, int id, char *err, size_t errsz) {
     m->rho[0] = m->rho[1] = 0.5;
     return 0;
   }
-  return fail_msg(err, errsz, "tiny MDP %d: the ids are 0, 1, 3 and 4", id);
+  return fail_msg(err, errsz, "tiny MDP %d: the two-state MDPs are tiny0, tiny1, tiny3 and tiny4", id);
 }
 
 // p (n) ~ Dirichlet(1, ..., 1): normalised Exp(1) draws

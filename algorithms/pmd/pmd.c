@@ -3,9 +3,10 @@
 // Q: the tabular study of "Acceleration in Policy Optimization" (Chelu et al., arXiv 2306.10587)
 // with the update rules of the follow-up's code (pmd_core.h). A step is one outer iteration.
 //
-// The MDP: a random one drawn from (run.seed, RNG_STREAM_DATA) (tabular.h), or one of the
-// follow-up's two-state MDPs (mdp.kind=tiny, mdp.tiny). The same seed gives the same MDP to every
-// method, so the methods' runs pair up seed by seed.
+// The task (run.env, --env) is the MDP: `random`, drawn from (run.seed, RNG_STREAM_DATA) with
+// the sizes of [mdp] (tabular.h), or one of the follow-up's two-state MDPs, tiny0, tiny1, tiny3
+// and tiny4. The same seed gives the same MDP to every method, so the methods' runs pair up seed
+// by seed. run.eval_episodes is not used (an evaluation is exact).
 //
 // Output in --out (subopt = V*(rho) - V^{pi_t}(rho), V(rho) = sum_s rho(s) V(s), not scaled by
 // 1 - gamma):
@@ -19,6 +20,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "fail.h"
@@ -27,8 +29,6 @@
 #include "tabular.h"
 
 #define MDP_PARAMS(X)                                                                            \
-  X(CHOICE, kind, "random", "random|tiny", "a random MDP of the seed, or a two-state one")      \
-  X(INT, tiny, "3", "[0, 4]", "tiny: the follow-up code's MDP id (0, 1, 3 or 4)")               \
   X(INT, states, "100", "[1, 4096]", "random: states")                                           \
   X(INT, actions, "10", "[1, 4096]", "random: actions")                                          \
   X(INT, branches, "5", "[1, 4096]", "random: successors of each state-action pair")             \
@@ -38,6 +38,8 @@ PARAMS_DEFINE(MdpParams, mdp_params_register, MDP_PARAMS)
 
 // the follow-up's random-MDP study: 10 iterations, every one evaluated
 static const CfgDefault PMD_DEFAULTS[] = {
+    {"run.env", "random"},
+    {"run.eval_episodes", "1"},
     {"run.steps", "20"},
     {"run.eval_every", "1"},
     {"run.checkpoint_every", "10"},
@@ -54,6 +56,19 @@ static void eval_row(CsvLog *log, int64_t step, int64_t index, double v, double 
   csv_i(log, 1);
   csv_d(log, wall);
   csv_end(log);
+}
+
+// the MDP named `name` (run.env): random, or tiny<id>. Returns 0 or -1 with err.
+static int open_mdp(TabMdp *m, const char *name, const MdpParams *mp, Rng *rng, char *err,
+                    size_t errsz) {
+  if (strcmp(name, "random") == 0)
+    return tab_random(m, (int)mp->states, (int)mp->actions, (int)mp->branches, mp->gamma,
+                      mp->r_scale, rng, err, errsz);
+  const char *digits = strncmp(name, "tiny", 4) == 0 ? name + 4 : "";
+  if (strlen(digits) == 1 && digits[0] >= '0' && digits[0] <= '9')
+    return tab_tiny(m, digits[0] - '0', err, errsz);
+  return fail_msg(err, errsz, "run.env = %s: the MDPs are random, tiny0, tiny1, tiny3 and tiny4",
+                  name);
 }
 
 // the value V^{pi_t}(rho) of the current policy into *value (pi (S, A) and v (S) scratch), and
@@ -88,7 +103,8 @@ int main(int argc, char **argv) {
   Cli cli;
   PmdParams p;
   MdpParams mp;
-  cli_init(&cli, argv[0], "Policy mirror descent and its accelerated variants on a tabular MDP", 0);
+  cli_init(&cli, argv[0], "Policy mirror descent and its accelerated variants on a tabular MDP",
+           CLI_ENV);
   pmd_params_register(&cli.cfg, "pmd", &p);
   mdp_params_register(&cli.cfg, "mdp", &mp);
   CFG_SET_DEFAULTS(&cli.cfg, PMD_DEFAULTS);
@@ -97,9 +113,7 @@ int main(int argc, char **argv) {
   TabMdp m;
   Rng mdp_rng;
   rng_init(&mdp_rng, (uint32_t)cli.run.seed, RNG_STREAM_DATA);
-  int bad = mp.kind == 1 ? tab_tiny(&m, (int)mp.tiny, err, sizeof err)
-                         : tab_random(&m, (int)mp.states, (int)mp.actions, (int)mp.branches,
-                                      mp.gamma, mp.r_scale, &mdp_rng, err, sizeof err);
+  int bad = open_mdp(&m, cli.run.env, &mp, &mdp_rng, err, sizeof err);
   if (bad) fail_usage("%s", err);
   cli_finish(&cli);
 
