@@ -12,10 +12,12 @@ JOBS =
 RECIPES =
 EXPERIMENT_RECIPES = %D%/recipes/main.recipe %D%/recipes/planner.recipe \
 	%D%/recipes/layer.recipe %D%/recipes/ablations.recipe %D%/recipes/ars.recipe \
-	%D%/recipes/compute.recipe %D%/recipes/pmoe.recipe %D%/recipes/tom.recipe
+	%D%/recipes/compute.recipe %D%/recipes/pmoe.recipe %D%/recipes/tom.recipe \
+	%D%/recipes/acceleration.recipe
 EXPERIMENT_FIGURES = %D%/figures/common.gp %D%/figures/main.gp %D%/figures/planner.gp \
 	%D%/figures/layer.gp %D%/figures/ablations.gp %D%/figures/ars.gp %D%/figures/compute.gp \
-	%D%/figures/pmoe.gp %D%/figures/tom.gp %D%/figures/tom-model.gp
+	%D%/figures/pmoe.gp %D%/figures/tom.gp %D%/figures/tom-model.gp \
+	%D%/figures/acceleration.gp
 EXTRA_DIST += %D%/README.md %D%/reference.txt %D%/expand %D%/run-one %D%/run-parallel %D%/slurm.sbatch %D%/plot \
 	$(EXPERIMENT_RECIPES) $(EXPERIMENT_FIGURES)
 .PHONY: experiments
@@ -23,7 +25,7 @@ EXTRA_DIST += %D%/README.md %D%/reference.txt %D%/expand %D%/run-one %D%/run-par
 experiments: algorithms/sac/sac$(EXEEXT) algorithms/ars/ars$(EXEEXT) \
 		algorithms/dmd_mpc/dmd_mpc$(EXEEXT) algorithms/demorl/demorl$(EXEEXT) \
 		algorithms/demo_layer/demo_layer$(EXEEXT) algorithms/mbpo/mbpo$(EXEEXT) \
-		analysis/aggregate$(EXEEXT)
+		algorithms/pmd/pmd$(EXEEXT) analysis/aggregate$(EXEEXT)
 	$(SHELL) $(srcdir)/%D%/expand --check --bin '$(abs_top_builddir)' --src '$(abs_top_srcdir)' \
 	  --gnuplot '$(GNUPLOT)' '$(PROFILE)' '$(RESULTS)' $(RECIPES)
 	@jobs='$(JOBS)'; [ -n "$$jobs" ] || jobs=`nproc 2>/dev/null || echo 2`; \

@@ -18,8 +18,9 @@ expand() { "$x/expand" --check --bin "$MB_BUILDDIR" --src "$MB_SRCDIR" "$@"; }
 
 # labels x tasks x seeds of each figure under smoke (1 seed everywhere)
 #   ablations 8 x 2, ars 4 x 3, compute 7 x 1, layer 2 x 2, main 2 x 4, planner 36 x 1,
-#   pmoe 4 x 4 + 2 x 2, tom 4 x 4 + 2 x 2
+#   pmoe 4 x 4 + 2 x 2, tom 4 x 4 + 2 x 2, acceleration 6 x 2 x 2 seeds
 expect_runs="ablations 16
+acceleration 24
 ars 12
 compute 7
 layer 4
@@ -27,18 +28,18 @@ main 8
 planner 36
 pmoe 20
 tom 20"
-total=123
+total=147
 # the other profiles: quick (ablations 8x2x1, ars 4x3x2, compute 7x1x1, layer 2x(2+1), main
-# 2x4x2, planner 36x1x1, pmoe 20x2, tom 20x2) and paper (8x2x5, 4x3x3, 7x1x3, 2x2x5, 2x4x5,
-# 36x1x3, 20x5, 20x5)
-expect 0 "expand: profile quick: 185 runs of ablations ars compute layer main planner pmoe tom" \
-  expand quick "$T/rq"
-expect 0 "expand: profile paper: 505 runs of" expand paper "$T/rp"
-expect 0 "expand: profile smoke: $total runs of ablations ars compute layer main planner pmoe tom" \
+# 2x4x2, planner 36x1x1, pmoe 20x2, tom 20x2, acceleration 12x20) and paper (8x2x5, 4x3x3,
+# 7x1x3, 2x2x5, 2x4x5, 36x1x3, 20x5, 20x5, 12x50)
+all="ablations acceleration ars compute layer main planner pmoe tom"
+expect 0 "expand: profile quick: 425 runs of $all" expand quick "$T/rq"
+expect 0 "expand: profile paper: 1105 runs of" expand paper "$T/rp"
+expect 0 "expand: profile smoke: $total runs of $all" \
   expand smoke "$R"
 
 # the job lists: counts, fields, DIR = R/FIGURE/LABEL/TASK/seedN; the commands in the same order
-[ "$(tr '\n' ' ' <"$R/figures.txt")" = "ablations ars compute layer main planner pmoe tom " ] ||
+[ "$(tr '\n' ' ' <"$R/figures.txt")" = "$all " ] ||
   fail "figures.txt: $(cat "$R/figures.txt")"
 : >dirs.txt
 echo "$expect_runs" | while read -r fig n; do
@@ -76,7 +77,7 @@ else
 fi
 t1=$(now)
 sweep_s=$((t1 - t0))
-lines=$(grep -c "^\[[0-9]*/$total\] [^ ]* [^ ]* seed 1: done in [0-9]*s (ETA [0-9hms]*)$" sweep.out)
+lines=$(grep -c "^\[[0-9]*/$total\] [^ ]* [^ ]* seed [0-9]*: done in [0-9]*s (ETA [0-9hms]*)$" sweep.out)
 [ "$lines" -eq $total ] || fail "expected $total progress lines, got $lines: $(cat sweep.out)"
 grep -q "^\[$total/$total\] .*(ETA 0s)$" sweep.out || fail "no [$total/$total] line: $(cat sweep.out)"
 while read -r d; do [ -f "$d/DONE" ] || fail "$d: no DONE"; done <dirs.txt
@@ -86,8 +87,10 @@ echo "$expect_runs" | while read -r fig n; do
     fail "$s/curves.csv: bad or missing header"
   [ "$(head -n 1 "$s/final.csv")" = "label,task,seeds,mean,mean_lo,mean_hi,iqm,iqm_lo,iqm_hi,diverged" ] ||
     fail "$s/final.csv: bad or missing header"
-  # one group per (label, task): with one seed, as many as runs
-  [ "$(($(wc -l <"$s/final.csv") - 1))" -eq "$n" ] || fail "$s/final.csv: expected $n groups"
+  # one group per (label, task) of the job list (as many as runs where one seed runs)
+  g=$(grep -v '^#' "$R/$fig/jobs.txt" | cut -d' ' -f1,2 | sort -u | wc -l)
+  [ "$g" -le "$n" ] && [ "$(($(wc -l <"$s/final.csv") - 1))" -eq "$g" ] ||
+    fail "$s/final.csv: expected $g groups"
 done || exit 1
 # every figure has the areas under its curves, one row per group like final.csv
 echo "$expect_runs" | while read -r fig n; do
@@ -162,6 +165,10 @@ for which in new old; do
 done
 [ "$(magic "$R/tom/tom-model.png" 8)" = 89504e470d0a1a0a ] || fail "tom-model.png is not a PNG"
 grep -qF "](tom/tom-model.png)" "$R/figures.md" || fail "figures.md does not link tom-model.png"
+# acceleration: the suboptimality against iterations and against Q evaluations, every run
+for which in subopt subopt-q; do
+  header "$R/acceleration/summary-$which/final.csv" "$final_h" 12
+done
 header "$R/compute/summary/compute-runs.csv" \
   "label,task,seed,steps,train_s,s_per_1k_steps,plan_steps,plan_ms,diverged" 7
 header "$R/compute/summary/compute.csv" \
@@ -198,7 +205,7 @@ echo "ok: a rerun skips the $total finished runs ($((t1 - t0)) s)"
 # drawn again from the same summaries: the same PNG and tables, byte for byte (the PDFs may
 # differ in their creation date, and compute's tables are wall times, but of the same runs)
 mkdir keep
-for fig in main layer planner ablations ars compute pmoe tom; do
+for fig in main layer planner ablations ars compute pmoe tom acceleration; do
   cp "$R/$fig/$fig.png" "keep/$fig.png"
   [ "$fig" != tom ] || cp "$R/tom/tom-model.png" keep/tom-model.png
   # the summary (remade only by aggregate) and what plot adds: summary-* and tables
@@ -207,7 +214,7 @@ for fig in main layer planner ablations ars compute pmoe tom; do
   while read -r f; do i=$((i + 1)); cp "$f" "keep/$fig.$i"; done <"keep/$fig.list"
 done
 sleep 1   # a clock-dependent output would show
-for fig in main layer planner ablations ars compute pmoe tom; do
+for fig in main layer planner ablations ars compute pmoe tom acceleration; do
   expect 0 "plot: $R/$fig/$fig.png $fig.pdf" "$x/plot" "$R" "$fig"
   cmp -s "$R/$fig/$fig.png" "keep/$fig.png" || fail "$fig.png differs when drawn again"
   [ "$fig" != tom ] || cmp -s "$R/tom/tom-model.png" keep/tom-model.png ||
