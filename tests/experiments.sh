@@ -169,6 +169,8 @@ grep -qF "](tom/tom-model.png)" "$R/figures.md" || fail "figures.md does not lin
 for which in subopt subopt-q; do
   header "$R/acceleration/summary-$which/final.csv" "$final_h" 12
 done
+header "$R/acceleration/summary/acceleration.csv" \
+  "label,task,seeds,final_iqm,final_lo,final_hi,mean_iqm,mean_lo,mean_hi,diverged" 12
 header "$R/compute/summary/compute-runs.csv" \
   "label,task,seed,steps,train_s,s_per_1k_steps,plan_steps,plan_ms,diverged" 7
 header "$R/compute/summary/compute.csv" \
@@ -176,7 +178,7 @@ header "$R/compute/summary/compute.csv" \
 # every compute run has a time per step, and the planners (not sac) a time per plan
 awk -F, 'NR > 1 && ($6 == "" || ($1 == "sac") != ($8 == "")) { print "bad row: " $0; bad = 1 }
   END { exit bad }' "$R/compute/summary/compute-runs.csv" >bad.out || fail "compute-runs.csv: $(cat bad.out)"
-for t in layer compute pmoe tom; do
+for t in layer compute pmoe tom acceleration; do
   grep -q '^| --- ' "$R/$t/summary/$t.md" || fail "$t.md: no Markdown table"
   grep -q '^\\bottomrule' "$R/$t/summary/$t.tex" || fail "$t.tex: no LaTeX table"
   grep -qF "$(sed -n 3p "$R/$t/summary/$t.md")" "$R/figures.md" || fail "figures.md lacks the $t table"
