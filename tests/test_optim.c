@@ -241,13 +241,15 @@ Test(optim, every_kind_resumes_bit_identically) {
   enum { N = 6 };
   char path[64];
   snprintf(path, sizeof path, "/tmp/mb_optim_%d.ckpt", (int)getpid());
-  for (int k = 0; k <= OPTIM_SGD; k++) {
-    OptimSpec s = k == OPTIM_ADAM ? optim_adam(0.05f) : optim_sgd(0.05f);
-    s.weight_decay = 0.01f;
+  const char *names[] = {"adam", "sgd", "oadam", "ogd"};
+  for (int k = 0; k <= OPTIM_OGD; k++) {
+    OptimSpec s = k == OPTIM_ADAM ? optim_adam(0.05f) : k == OPTIM_SGD ? optim_sgd(0.05f)
+                : k == OPTIM_OADAM ? optim_oadam(0.05f) : optim_ogd(0.05f, 0.7, 0.1, 2.0);
+    if (k != OPTIM_OGD) s.weight_decay = 0.01f;
     Optim a, b;
     cr_assert_eq(optim_init(&a, s, N, 0, err, sizeof err), 0, "%s", err);
     cr_assert_eq(optim_init(&b, s, N, 0, err, sizeof err), 0, "%s", err);
-    cr_expect_str_eq(OPTIM_KINDS[k].name, k == OPTIM_ADAM ? "adam" : "sgd");
+    cr_expect_str_eq(OPTIM_KINDS[k].name, names[k]);
     float w[N], wb[N], g[N];
     fill_uniform(w, N, 1);
     for (int t = 0; t < 3; t++) {
@@ -262,7 +264,8 @@ Test(optim, every_kind_resumes_bit_identically) {
     cr_assert(r, "%s", err);
     cr_assert_eq(optim_load(&b, r, "opt", err, sizeof err), 0, "%s", err);
     cr_expect_eq(ckpt_field_size(r, "opt.t"), 8);
-    cr_expect_eq(ckpt_field_size(r, "opt.m"), k == OPTIM_ADAM ? N * 4 : -1);
+    cr_expect_eq(ckpt_field_size(r, "opt.m"), k == OPTIM_ADAM || k == OPTIM_OADAM ? N * 4 : -1);
+    cr_expect_eq(ckpt_field_size(r, "opt.beta"), k == OPTIM_OGD ? 8 : -1);
     ckpt_close(r);
     cr_expect_eq(b.t, 3);
     memcpy(wb, w, sizeof w);
@@ -273,6 +276,7 @@ Test(optim, every_kind_resumes_bit_identically) {
     }
     cr_expect_arr_eq(w, wb, sizeof w, "kind %s: the loaded optimiser went elsewhere",
                      OPTIM_KINDS[k].name);
+    cr_expect_eq(memcmp(&a.beta, &b.beta, sizeof a.beta), 0, "kind %s: beta", OPTIM_KINDS[k].name);
     optim_free(&a);
     optim_free(&b);
   }
@@ -304,4 +308,120 @@ Test(optim, sgd_steps_exactly) {
   cr_expect_eq(wd[0], 1.0 + (0.1 / 3.0) * 0.3);
   cr_expect_eq(wd[1], -1.0 + (0.1 / 3.0) * 0.7);
   optim_free(&a);
+}
+
+// ---- the optimistic kinds (seed-variants 3.4) ----
+
+// ogd with beta 0 is sgd to the bit, descending and ascending, in float and double
+Test(optim, ogd_beta_zero_is_sgd) {
+  enum { N = 5 };
+  for (int up = 0; up < 2; up++) {
+    OptimSpec a = optim_sgd(0.03f), b = optim_ogd(0.03f, 0.0, 0.0, 0.0);
+    a.maximize = b.maximize = up;
+    Optim oa, ob, da, db;
+    cr_assert_eq(optim_init(&oa, a, N, 0, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(optim_init(&ob, b, N, 0, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(optim_init(&da, a, N, 1, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(optim_init(&db, b, N, 1, err, sizeof err), 0, "%s", err);
+    float w1[N], w2[N], g[N];
+    double v1[N], v2[N], h[N];
+    fill_uniform(w1, N, 3);
+    memcpy(w2, w1, sizeof w1);
+    for (int i = 0; i < N; i++) v1[i] = v2[i] = w1[i];
+    for (int t = 0; t < 6; t++) {
+      for (int i = 0; i < N; i++) g[i] = sinf(3.0f * w1[i] + (float)t), h[i] = g[i];
+      optim_step(&oa, w1, g), optim_step(&ob, w2, g);
+      optim_step_d(&da, v1, h), optim_step_d(&db, v2, h);
+    }
+    cr_expect_arr_eq(w1, w2, sizeof w1, "ogd with beta 0 is not sgd (float, maximize %d)", up);
+    cr_expect_arr_eq(v1, v2, sizeof v1, "ogd with beta 0 is not sgd (double, maximize %d)", up);
+    optim_free(&oa), optim_free(&ob), optim_free(&da), optim_free(&db);
+  }
+}
+
+// min_x max_y x y with exact gradients (x descends on y, y ascends on x), from (1, 1):
+// simultaneous gradient steps spiral outward (|z| grows by sqrt(1 + lr^2) a step), the
+// optimistic steps (beta 1) converge to the equilibrium (0, 0)
+Test(optim, bilinear_game) {
+  const double lr = 0.1;
+  for (int kind = 0; kind < 2; kind++) {
+    OptimSpec sx = kind ? optim_ogd((float)lr, 1.0, 0.0, 1.0) : optim_sgd((float)lr), sy = sx;
+    sy.maximize = 1;
+    Optim ox, oy;
+    cr_assert_eq(optim_init(&ox, sx, 1, 1, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(optim_init(&oy, sy, 1, 1, err, sizeof err), 0, "%s", err);
+    double x = 1.0, y = 1.0;
+    for (int t = 0; t < 2000; t++) {
+      double gx = y, gy = x;   // d(xy)/dx, d(xy)/dy at the same point: simultaneous
+      optim_step_d(&ox, &x, &gx);
+      optim_step_d(&oy, &y, &gy);
+    }
+    double r = sqrt(x * x + y * y);
+    printf("bilinear game, %s: |z| = %.3g after 2000 steps (from 1.41)\n", kind ? "ogd" : "gd", r);
+    if (kind) cr_expect_lt(r, 1e-3, "optimistic steps did not converge: |z| = %g", r);
+    else cr_expect_gt(r, 100.0, "simultaneous gradient steps did not spiral out: |z| = %g", r);
+    optim_free(&ox), optim_free(&oy);
+  }
+}
+
+// oadam: its first step is Adam's; later steps are w -= 2 u_t - u_{t-1} with Adam's u_t, the
+// moments being Adam's (recomputed here in double)
+Test(optim, oadam_steps) {
+  enum { N = 4, T = 5 };
+  Optim o, a;
+  cr_assert_eq(optim_init(&o, optim_oadam(0.01f), N, 0, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(optim_init(&a, optim_adam(0.01f), N, 0, err, sizeof err), 0, "%s", err);
+  float w[N], wa[N], g[N];
+  fill_uniform(w, N, 5);
+  memcpy(wa, w, sizeof w);
+  double m[N] = {0}, v[N] = {0}, up[N] = {0}, ref[N], worst = 0.0;
+  for (int i = 0; i < N; i++) ref[i] = w[i];
+  for (int t = 1; t <= T; t++) {
+    for (int i = 0; i < N; i++) g[i] = cosf(2.0f * w[i]) + 0.1f * (float)(t * i);
+    for (int i = 0; i < N; i++) {
+      m[i] = 0.9 * m[i] + 0.1 * g[i];
+      v[i] = 0.999 * v[i] + 0.001 * (double)g[i] * g[i];
+      double u = 0.01 * (m[i] / (1 - pow(0.9, t))) / (sqrt(v[i] / (1 - pow(0.999, t))) + 1e-8);
+      ref[i] -= t == 1 ? u : 2 * u - up[i];
+      up[i] = u;
+    }
+    optim_step(&o, w, g);
+    if (t == 1) {
+      optim_step(&a, wa, g);
+      cr_expect_arr_eq(w, wa, sizeof w, "oadam's first step is not Adam's");
+    }
+    for (int i = 0; i < N; i++) worst = fmax(worst, fabs(w[i] - ref[i]));
+  }
+  printf("oadam: %d steps, largest difference to the double reference %.2g\n", T, worst);
+  cr_expect_lt(worst, 1e-6, "oadam off its rule by %g", worst);
+  optim_free(&o), optim_free(&a);
+}
+
+// the hypergradient of beta: descending f(w) = -|w|^2 / 2 (the gradient keeps its direction and
+// grows, so the change of step points the way the objective improves) beta rises to its cap;
+// descending f(w) = |w|^2 / 2 at a rate past 1 every step overshoots and flips the gradient's
+// sign, and beta falls to 0
+Test(optim, hypergradient_beta) {
+  enum { N = 3 };
+  const float rates[2] = {0.05f, 1.5f};
+  for (int k = 0; k < 2; k++) {
+    Optim o;
+    cr_assert_eq(optim_init(&o, optim_ogd(rates[k], 0.5, 0.05, 2.0), N, 0, err, sizeof err), 0,
+                 "%s", err);
+    float w[N] = {1.0f, -2.0f, 0.5f}, g[N];
+    double first = -1.0;
+    for (int t = 0; t < 40; t++) {
+      for (int i = 0; i < N; i++) g[i] = k == 0 ? -w[i] : w[i];   // of -+|w|^2 / 2
+      optim_step(&o, w, g);
+      if (t == 3) first = o.beta;
+    }
+    printf("hypergradient, rate %.2f: beta 0.5 -> %.3g after 4 steps -> %.3g after 40\n",
+           rates[k], first, o.beta);
+    if (k == 0) cr_expect(first > 0.5 && o.beta == 2.0, "aligned steps: beta %g, %g", first, o.beta);
+    else cr_expect(first < 0.5 && o.beta == 0.0, "overshooting steps: beta %g, %g", first, o.beta);
+    optim_free(&o);
+  }
+  Optim bad;
+  cr_expect_eq(optim_init(&bad, optim_ogd(0.1f, 3.0, 0.0, 2.0), 2, 0, err, sizeof err), -1);
+  cr_expect(strstr(err, "beta_max"), "message '%s'", err);
 }
