@@ -39,6 +39,32 @@ same_logs a d && cmp -s a/policy.txt d/policy.txt ||
 [ -f d/DONE ] || fail "no DONE after resuming"
 echo "ok: resume from the last checkpoint, with another --threads"
 
+# acceleration (ars.optimism): ogd with beta 0 is plain ARS to the bit; ogd (beta adapting) and
+# extragrad are reproducible, differ from plain ARS and resume exactly from a checkpoint (ogd's
+# last steps and beta are in it); extragrad's iterations take twice the rollouts
+$ars $args --threads 2 --set ars.optimism=ogd --set ars.beta=0 --out o0 >/dev/null || fail "ogd beta 0"
+same_logs a o0 && cmp -s a/policy.txt o0/policy.txt || fail "ogd with beta 0 is not plain ARS"
+for opt in ogd extragrad; do
+  oa="--set ars.optimism=$opt --set ars.adapt_beta=true"
+  $ars $args $oa --out "$opt.1" >/dev/null || fail "ars $opt"
+  $ars $args $oa --out "$opt.2" >/dev/null || fail "ars $opt again"
+  same_logs "$opt.1" "$opt.2" || fail "ars $opt: the same seed gave different logs"
+  same_logs a "$opt.1" && fail "ars $opt gave plain ARS's logs"
+  cp -r "$opt.1" "$opt.3"
+  rm "$opt.3/DONE" "$opt.3/policy.txt"
+  $ars --out "$opt.3" --resume --quiet >/dev/null || fail "ars $opt: resume"
+  same_logs "$opt.1" "$opt.3" && cmp -s "$opt.1/policy.txt" "$opt.3/policy.txt" ||
+    fail "ars $opt: the resumed run differs from the uninterrupted one"
+done
+# steps per iteration: extragrad's first iteration took the rollouts of two
+s1=$(sed -n 2p a/train.csv | cut -d, -f1)
+s2=$(sed -n 2p extragrad.1/train.csv | cut -d, -f1)
+[ "$s2" -gt "$s1" ] || fail "extragrad's first iteration took $s2 steps, plain ARS's $s1"
+expect 2 "ars.beta = 3 is above ars.beta_max = 2" $ars --set ars.optimism=ogd --set ars.beta=3 \
+  --set ars.adapt_beta=true --out x
+expect 2 "ars.optimism: expected one of none|ogd|extragrad" $ars --set ars.optimism=nesterov --out x
+echo "ok: ars.optimism: ogd at beta 0 is ARS; ogd and extragrad reproducible and resumable"
+
 # a real kill -9 in the middle of a longer run
 long="--env InvertedPendulum --steps 400000 --eval-every 50000 --checkpoint-every 20000 --quiet"
 $ars $long --out e >/dev/null || fail "long run"

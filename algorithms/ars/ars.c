@@ -98,11 +98,9 @@ int main(int argc, char **argv) {
   double shift;
   if (env_options_register(&cli.cfg, cli.run.env, &eo, err, sizeof err) ||
       cfg_apply(&cli.cfg, 0, err, sizeof err) ||
-      ars_shift_value(p.shift, &cli.cfg, &shift, err, sizeof err))
+      ars_shift_value(p.shift, &cli.cfg, &shift, err, sizeof err) ||
+      ars_params_check(&p, err, sizeof err))
     fail_usage("%s", err);
-  if (p.top > p.directions)
-    fail_usage("ars.top: %lld is more than ars.directions (%lld)", (long long)p.top,
-               (long long)p.directions);
   snprintf(buf, sizeof buf, "%.17g", shift);
   cli_meta(&cli, "ars_shift", buf);
   cli_meta(&cli, "mujoco", env_mujoco_version());

@@ -167,13 +167,21 @@ void ars_exec_register_cores(Config *cfg, ArsExecParams *ex) {
   cfg_set_default(cfg, "exec.threads", buf);
 }
 
+int ars_params_check(const ArsParams *p, char *err, size_t errsz) {
+  if (p->top > p->directions)
+    return fail_msg(err, errsz, "ars.top: %lld is more than ars.directions (%lld)",
+                    (long long)p->top, (long long)p->directions);
+  if (p->optimism == 1 && p->adapt_beta && p->beta > p->beta_max)
+    return fail_msg(err, errsz, "ars.beta = %g is above ars.beta_max = %g (the range beta adapts "
+                    "in)", p->beta, p->beta_max);
+  return 0;
+}
+
 int ars_make(Ars *a, const ArsParams *p, double shift, const char *task, int obs_dim,
              int act_dim, const double *lo, const double *hi, uint32_t seed, char *err,
              size_t errsz) {
   memset(a, 0, sizeof *a);
-  if (p->top > p->directions)
-    return fail_msg(err, errsz, "ars.top: %lld is more than ars.directions (%lld)",
-                    (long long)p->top, (long long)p->directions);
+  if (ars_params_check(p, err, errsz)) return -1;
   if (!isfinite(shift)) return fail_msg(err, errsz, "ars.shift: not a finite number");
   if (linpolicy_init(&a->policy, task, obs_dim, act_dim, err, errsz)) return -1;
   a->p = *p;
@@ -197,9 +205,13 @@ int ars_make(Ars *a, const ArsParams *p, double shift, const char *task, int obs
   a->diverged = xcalloc(2 * N, sizeof *a->diverged, "divergence flags");
   a->rank = xcalloc(N, sizeof *a->rank, "ranking");
   a->g = xcalloc(D, sizeof *a->g, "update");
-  // M ascends along g: plain SGD in double, its learning rate set at each update
-  OptimSpec ascent = optim_sgd(0.0f);
+  // M ascends along g: plain SGD in double (or its optimistic form), its learning rate set at
+  // each update
+  OptimSpec ascent = p->optimism == 1 ? optim_ogd(0.0f, p->beta, p->adapt_beta ? p->beta_lr : 0.0,
+                                                  p->adapt_beta ? p->beta_max : p->beta)
+                                      : optim_sgd(0.0f);
   ascent.maximize = 1;
+  a->m0 = xcalloc(D, sizeof *a->m0, "extragradient");
   if (optim_init(&a->opt, ascent, D, 1, err, errsz)) {
     ars_free(a);
     return -1;
@@ -224,6 +236,7 @@ void ars_free(Ars *a) {
   free(a->diverged);
   free(a->rank);
   free(a->g);
+  free(a->m0);
   optim_free(&a->opt);
   linpolicy_free(&a->policy);
   memset(a, 0, sizeof *a);
@@ -341,13 +354,30 @@ void ars_merge_stats(Ars *a) {
 }
 
 ArsIterLog ars_iterate(Ars *a, ArsPool *pool) {
-  ars_draw(a);
-  ars_rollouts(a, pool);
-  ars_update(a);
+  size_t D = (size_t)a->obs_dim * (size_t)a->act_dim;
+  int64_t half = 0;   // extragrad: the first round's environment steps
+  if (a->p.optimism == 2) {
+    // the half step from M_j, then the direction there, applied from M_j
+    memcpy(a->m0, a->policy.m, D * sizeof *a->m0);
+    ars_draw(a);
+    ars_rollouts(a, pool);
+    ars_update(a);
+    ars_merge_stats(a);
+    for (int64_t j = 0; j < 2 * a->n; j++) half += a->len[j];
+    ars_draw(a);
+    ars_rollouts(a, pool);
+    memcpy(a->policy.m, a->m0, D * sizeof *a->m0);
+    ars_update(a);
+  } else {
+    ars_draw(a);
+    ars_rollouts(a, pool);
+    ars_update(a);
+  }
   ars_merge_stats(a);
   a->iteration++;
 
   ArsIterLog lg = {0};
+  lg.steps = half;
   int64_t R = 2 * a->n;
   lg.return_max = -INFINITY;
   for (int64_t j = 0; j < R; j++) {
@@ -362,13 +392,13 @@ ArsIterLog ars_iterate(Ars *a, ArsPool *pool) {
     lg.return_std += dev * dev;
   }
   lg.return_std = sqrt(lg.return_std / (double)R);
-  lg.length_mean = (double)lg.steps / (double)R;
+  lg.length_mean = (double)(lg.steps - half) / (double)R;
   lg.sigma_r = a->sigma_r;
   return lg;
 }
 
-// M, the explore stream and the iteration count, beside the statistics (ars.norm); the
-// optimiser (sgd) has no state
+// M, the explore stream and the iteration count, beside the statistics (ars.norm) and, for ogd,
+// the optimiser (ars.opt)
 static int fields(const Ars *a, CkptField f[3]) {
   size_t D = (size_t)a->obs_dim * (size_t)a->act_dim;
   f[0] = (CkptField){"m", a->policy.m, D * sizeof *a->policy.m};
@@ -381,12 +411,15 @@ void ars_save(const Ars *a, CkptWriter *w) {
   CkptField f[3];
   ckpt_put_fields(w, "ars", f, fields(a, f));
   norm_save(&a->policy.norm, w, "ars.norm");
+  // ogd's last steps and beta (sgd has no state: plain ARS's checkpoints stay as they were)
+  if (a->p.optimism == 1) optim_save(&a->opt, w, "ars.opt");
 }
 
 int ars_load(Ars *a, CkptReader *r, char *err, size_t errsz) {
   CkptField f[3];
   if (ckpt_get_fields(r, "ars", f, fields(a, f), err, errsz) ||
-      norm_load(&a->policy.norm, r, "ars.norm", err, errsz))
+      norm_load(&a->policy.norm, r, "ars.norm", err, errsz) ||
+      (a->p.optimism == 1 && optim_load(&a->opt, r, "ars.opt", err, errsz)))
     return -1;
   linpolicy_sync(&a->policy);
   return 0;

@@ -41,7 +41,14 @@
   X(BOOL, normalize, "true", "", "V2: normalise states by the running mean/std (false: V1)")       \
   X(STR, shift, "auto", "nonempty",                                                                \
     "reward subtracted per training step: auto (env.healthy_reward or 0) or a number")             \
-  X(BOOL, clip, "false", "", "clip actions to the task's bounds (ARS does not)")
+  X(BOOL, clip, "false", "", "clip actions to the task's bounds (ARS does not)")                \
+  X(CHOICE, optimism, "none", "none|ogd|extragrad",                                                \
+    "acceleration: none; ogd, the step alpha (g + beta (g - g_prev)); extragrad, a second "        \
+    "direction at the half step theta + alpha g (2N more rollouts)")                               \
+  X(REAL, beta, "1", "[0, 10]", "ogd: weight beta of the hint (0: plain ARS, to the bit)")          \
+  X(BOOL, adapt_beta, "false", "", "ogd: adapt beta by its hypergradient (optim.h: optim_ogd)")    \
+  X(REAL, beta_lr, "0.1", "(0, 10]", "ogd: the hypergradient's rate, per unit of cosine")          \
+  X(REAL, beta_max, "2", "[0, 10]", "ogd: beta stays in [0, beta_max] as it adapts")
 PARAMS_DEFINE(ArsParams, ars_params_register, ARS_PARAMS)
 
 // [exec]: recorded in the manifest, not compared on resume (results do not depend on it); the
@@ -52,6 +59,10 @@ PARAMS_DEFINE(ArsExecParams, ars_exec_register, ARS_EXEC_PARAMS)
 
 // Register [exec] under "exec" with the number of online cores as the threads default.
 void ars_exec_register_cores(Config *cfg, ArsExecParams *ex);
+
+// The checks of the table's values against each other (ars.top <= ars.directions; ars.beta <=
+// ars.beta_max when beta adapts). Returns 0, or -1 with err (a usage error).
+int ars_params_check(const ArsParams *p, char *err, size_t errsz);
 
 // ars.shift as a number: "auto" is the task's env.healthy_reward if the configuration has one
 // (cfg may be NULL), else 0. Returns 0, or -1 with err if the text is neither.
@@ -75,7 +86,8 @@ typedef struct {
   Normalizer *seen;      // (2N) statistics of the states each rollout acted on (V2)
   int64_t *rank;         // (N) directions by max(r+, r-), best first
   double *g;             // (A*O) the update's weighted sum
-  Optim opt;             // the step on M (sgd, ascending)
+  Optim opt;             // the step on M (sgd, or ogd with ars.optimism=ogd; ascending)
+  double *m0;            // (A*O) extragrad: M_j while the half step's rollouts run
   double sigma_r;        // sigma_R of the last update
 } Ars;
 
@@ -103,7 +115,10 @@ ArsPool *ars_pool_make(const EnvOptions *eo, int threads, char *err, size_t errs
 void ars_pool_free(ArsPool *pool);
 int ars_pool_threads(const ArsPool *pool);
 
-// One whole iteration (steps 1 to 5) on the pool.
+// One whole iteration (steps 1 to 5) on the pool; with ars.optimism=extragrad two rounds: the
+// first direction g at M_j gives the half step M^ = M_j + alpha g / (b sigma_R), a second draw
+// and 2N rollouts at M^ give g^, and M_{j+1} = M_j + alpha g^ / (b sigma_R^) (the log then
+// counts both rounds' steps and reports the second's returns).
 ArsIterLog ars_iterate(Ars *a, ArsPool *pool);
 
 // The steps of an iteration, for callers that assemble their own (and for tests):

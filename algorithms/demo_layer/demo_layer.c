@@ -237,11 +237,9 @@ int main(int argc, char **argv) {
       env_options_default(cli.run.env, &nominal, err, sizeof err) ||
       cfg_apply(&cli.cfg, 0, err, sizeof err) ||
       planner_params_check(&pp, err, sizeof err) || ensemble_params_check(&ep, err, sizeof err) ||
-      ars_shift_value(ap.shift, &cli.cfg, &shift, err, sizeof err))
+      ars_shift_value(ap.shift, &cli.cfg, &shift, err, sizeof err) ||
+      ars_params_check(&ap, err, sizeof err))
     fail_usage("%s", err);
-  if (ap.top > ap.directions)
-    fail_usage("ars.top: %lld is more than ars.directions (%lld)", (long long)ap.top,
-               (long long)ap.directions);
   if (!pp.prior_mean)
     fail_warn("planner.prior_mean is off: the layer samples around its own shifted plan, and the "
               "policy's plan is only one candidate");
