@@ -61,6 +61,19 @@ $sac $args --set sac.policy=pmoe --set sac.experts=1 --out "$T/p1" >/dev/null ||
 same_logs "$T/a" "$T/p1" || fail "pmoe with one expert differs from the gaussian head"
 echo "ok: pmoe logs its gate, resumes exactly, is refused as gaussian; one expert is gaussian"
 
+# the optimistic actor (sac.actor_optimizer=oadam): another run than Adam's, reproducible, and
+# resumed exactly (its last step u_{t-1} is in the checkpoint)
+oa="$args --set sac.actor_optimizer=oadam"
+$sac $oa --out "$T/o" >/dev/null || fail "oadam run"
+$sac $oa --out "$T/o2" >/dev/null || fail "oadam run again"
+same_all "$T/o" "$T/o2" || fail "oadam: the same seed gave different logs"
+same_all "$T/a" "$T/o" && fail "oadam gave Adam's logs"
+cp -r "$T/o" "$T/o3"
+rm "$T/o3/DONE"
+$sac --out "$T/o3" --resume --quiet >/dev/null || fail "oadam resume"
+same_all "$T/o" "$T/o3" || fail "the resumed oadam run differs from the uninterrupted one"
+echo "ok: the oadam actor is reproducible and resumes exactly"
+
 # a real kill -9 in the middle of a longer run
 long="$small --steps 30000 --eval-every 5000 --checkpoint-every 3000"
 $sac $long --out "$T/e" >/dev/null || fail "long run"

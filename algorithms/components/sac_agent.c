@@ -54,7 +54,9 @@ int sac_agent_init(SacAgent *a, const SacParams *p, int obs_dim, int act_dim, Rn
       mlp_work_init(&a->qcw, &a->critic, SAC_QUERY_ROWS, err, errsz) ||
       sac_policy_init(&a->head, p, A, B, err, errsz) ||
       sac_policy_init(&a->qhead, p, A, SAC_QUERY_ROWS, err, errsz) ||
-      optim_init(&a->actor_opt, optim_adam((float)p->actor_lr), a->actor.p.n, 0, err, errsz) ||
+      optim_init(&a->actor_opt, p->actor_optimizer ? optim_oadam((float)p->actor_lr)
+                                                    : optim_adam((float)p->actor_lr),
+                 a->actor.p.n, 0, err, errsz) ||
       optim_init(&a->critic_opt, optim_adam((float)p->critic_lr), a->critic.p.n, 0, err, errsz) ||
       optim_init(&a->alpha_opt, optim_adam((float)p->alpha_lr), 1, 0, err, errsz)) {
     sac_agent_free(a);

@@ -19,6 +19,7 @@ const char *sac_policy_names(void);
   X(INT, hidden_layers, "2", "[1, 6]", "hidden layers of the actor and of each critic")        \
   X(INT, hidden_size, "256", "[1, 4096]", "units per hidden layer (ReLU)")                     \
   X(REAL, actor_lr, "3e-4", "(0, 1]", "Adam learning rate of the actor")                       \
+  X(CHOICE, actor_optimizer, "adam", "adam|oadam", "the actor's optimiser: Adam, or Optimistic Adam (optim.h)") \
   X(REAL, critic_lr, "3e-4", "(0, 1]", "Adam learning rate of the critics")                    \
   X(REAL, alpha_lr, "3e-4", "(0, 1]", "Adam learning rate of log alpha")                       \
   X(REAL, init_alpha, "1", "(0, 1e6]", "initial entropy temperature alpha")                    \
