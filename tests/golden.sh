@@ -1,16 +1,21 @@
 #!/bin/sh
 # Pinned results: a short fixed-seed run of every program, and the digest of each CSV it writes
-# (timing columns removed), compared with tests/golden/digests.txt. A refactor must change no
-# digest. The digests hold for the MuJoCo and OpenBLAS builds and the instruction set they were
-# recorded on (the file's first lines); elsewhere the test skips (exit 77) and says so.
+# (timing columns removed), compared with tests/golden/*.txt. A refactor must change no digest.
+# Digests hold for the MuJoCo and OpenBLAS builds and the instruction set they were recorded on
+# (each file's "# platform:" line), so there is one file per platform; on a platform with no file
+# the test skips (exit 77) and says so.
 #
 # A change that is meant to alter results re-records them, and its commit says why:
 #   make golden-record          (runs this script with --record)
+# Recording writes this platform's file and deletes the others' (they no longer hold): record
+# again on those machines to pin them there too. To pin one more platform without a change to
+# results, run `tests/golden.sh --add` there (with MB_SRCDIR and MB_BUILDDIR set): it keeps the rest.
 . "${MB_SRCDIR:-.}/tests/testlib.sh"
 B=$MB_BUILDDIR
-golden="$MB_SRCDIR/tests/golden/digests.txt"
-record=0
+goldir="$MB_SRCDIR/tests/golden"
+record=0 keep=0
 [ "${1:-}" = --record ] && record=1
+[ "${1:-}" = --add ] && record=1 keep=1
 cd "$T" || exit 99
 presets="$MB_SRCDIR/algorithms/demorl"
 
@@ -54,8 +59,21 @@ platform=$(awk -F' = ' '$1 ~ /^(mujoco|blas|blas_core|simd)$/ { printf "%s%s=%s"
 } >now.txt
 [ "$(grep -c csv now.txt)" -ge 20 ] || fail "too few CSVs: $(cat now.txt)"
 
+# the file pinned for this platform, if any
+golden=
+for f in "$goldir"/*.txt; do
+  [ -f "$f" ] && [ "$(sed -n 's/^# platform: //p' "$f")" = "$platform" ] && golden=$f
+done
+
 if [ $record = 1 ]; then
-  mkdir -p "$(dirname "$golden")"
+  mkdir -p "$goldir"
+  if [ -z "$golden" ]; then # named by BLAS core and instruction set, e.g. zen-avx2.txt
+    golden="$goldir/$(awk -F' = ' '$1 == "blas_core" { c = $2 } $1 == "simd" { s = $2 }
+      END { print tolower(c) "-" s }' sac/manifest.ini).txt"
+  fi
+  [ $keep = 1 ] || for f in "$goldir"/*.txt; do
+    [ -f "$f" ] && [ "$f" != "$golden" ] && rm -f "$f" && echo "deleted $f (recorded elsewhere)"
+  done
   {
     echo "# Digests of the pinned runs of tests/golden.sh (CSV without timing columns)."
     echo "# Re-record with 'make golden-record' only for a change meant to alter results, and say"
@@ -66,10 +84,9 @@ if [ $record = 1 ]; then
   exit 0
 fi
 
-[ -f "$golden" ] || fail "no $golden: record it with 'make golden-record'"
-want=$(sed -n 's/^# platform: //p' "$golden")
-if [ "$want" != "$platform" ]; then
-  echo "SKIP: the digests were recorded on [$want]; this machine has [$platform]."
+if [ -z "$golden" ]; then
+  echo "SKIP: no digests recorded on this machine's platform [$platform]; recorded on:"
+  for f in "$goldir"/*.txt; do [ -f "$f" ] && echo "      $(sed -n 's/^# platform: //p' "$f")"; done
   echo "      Results are only pinned on the same builds and instruction set."
   exit 77
 fi
@@ -77,7 +94,8 @@ grep -v '^#' "$golden" >want.txt
 grep -v '^#' now.txt >got.txt
 if ! cmp -s want.txt got.txt; then
   diff want.txt got.txt >&2
-  fail "results changed (lines above: < pinned, > now). If the change is meant, run
-      'make golden-record' and say why in the commit; if not, the change altered results."
+  fail "results changed against $(basename "$golden") (lines above: < pinned, > now). If the
+      change is meant, run 'make golden-record' and say why in the commit; if not, the change
+      altered results."
 fi
-echo "ok: $(wc -l <got.txt) digests unchanged ($platform)"
+echo "ok: $(wc -l <got.txt) digests unchanged against $(basename "$golden") ($platform)"

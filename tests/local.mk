@@ -13,7 +13,7 @@ TESTS += $(UNIT_TESTS) %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh %D%
 noinst_HEADERS = %D%/gradcheck.h
 EXTRA_DIST += %D%/fit_determinism.sh %D%/fit_errors.sh %D%/mbenv.sh %D%/sac.sh %D%/ars.sh \
 	%D%/dmd_mpc.sh %D%/demorl.sh %D%/demo_layer.sh %D%/aggregate.sh %D%/experiments.sh %D%/paper.sh \
-	%D%/golden.sh %D%/faults.sh %D%/mbpo.sh %D%/pmd.sh %D%/golden/digests.txt %D%/testlib.sh %D%/lsan.supp \
+	%D%/golden.sh %D%/faults.sh %D%/mbpo.sh %D%/pmd.sh %D%/golden %D%/testlib.sh %D%/lsan.supp \
 	%D%/fuzz.sh %D%/fuzz/README.md %D%/fuzz/fuzzlib.h $(FUZZ_TARGET_SRC) \
 	%D%/fuzz/seeds/ini/both.ini %D%/fuzz/seeds/ini/crlf.ini %D%/fuzz/seeds/policy/documented.txt \
 	%D%/fuzz/seeds/csv/eval.csv %D%/fuzz/seeds/csv/header.csv %D%/fuzz/seeds/csv/crlf.csv
@@ -64,7 +64,7 @@ AM_TESTS_ENVIRONMENT = \
 	LSAN_OPTIONS=suppressions='$(abs_top_srcdir)/tests/lsan.supp'; export LSAN_OPTIONS; \
 	UBSAN_OPTIONS=print_stacktrace=1; export UBSAN_OPTIONS;
 
-# Re-record the pinned results (tests/golden/digests.txt) after a change meant to alter them; the
+# Re-record the pinned results (tests/golden/ one file per platform) after a change meant to alter them; the
 # commit that re-records says why.
 .PHONY: golden-record
 golden-record: all $(check_PROGRAMS)
