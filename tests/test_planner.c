@@ -57,6 +57,7 @@ typedef struct {
   double *x;         // (R, cap, D)
   int n, cap, mode;
   int starts, advances, last_n;   // calls seen
+  long rows;                      // rows started in all (candidates x particles)
 } Lin;
 
 static void lin_init(Lin *m, int D, int R) {
@@ -91,6 +92,7 @@ static void lin_start(void *ctx, int n, int mode) {
   m->mode = mode;
   m->starts++;
   m->last_n = n;
+  m->rows += mode == 0 ? n : 0;
 }
 
 static void lin_advance(void *ctx, const float *act, Rng *r, float *rew, float *obs,
@@ -960,6 +962,119 @@ Test(planner, converges_to_lq_optimum) {
               "gaps %g %g %g %g", gap[0], gap[1], gap[2], gap[3]);
     cr_expect_lt(gap[3], 0.05 * gap[0]);
   }
+}
+
+// ---- acceleration (planner.optimism) ----
+
+// a few control steps of a planner with p on the 2-D linear model from x0_2, writing the
+// actions (steps x 2) and leaving the planner's state in pl (and the rows rolled in m)
+static void control_steps(Planner *pl, PlannerParams *p, Lin *m, int steps, float *acts) {
+  lin_init(m, 2, 1);
+  memcpy(m->x0, x0_2, sizeof x0_2);
+  m->rho = 0.1;
+  m->goal[0] = 0.5;
+  init(pl, p, 2, 2);
+  PlanModel model = lin_model(m);
+  Rng r;
+  rng_init(&r, 21, RNG_STREAM_PLANNER);
+  for (int t = 0; t < steps; t++) {
+    planner_act(pl, &model, m->x0, NULL, NULL, NULL, NULL, 1, &r, acts + 2 * t, NULL);
+    m->x0[0] += 0.5 * acts[2 * t], m->x0[1] += 0.5 * acts[2 * t + 1];
+  }
+}
+
+// ogd at beta 0 is the plain planner to the bit, for every utility (over control steps, so the
+// shifted hint is exercised); ogd at beta 1 and extragrad are other planners
+Test(planner, optimism_at_beta_zero_is_the_base) {
+  enum { T = 4 };
+  for (int u = 0; u < 3; u++) {
+    PlannerParams p = defaults();
+    p.samples = 30, p.iterations = 3, p.horizon = 4, p.utility = u, p.elites = 5;
+    p.gamma_mean = 0.7;
+    Planner a, b, c, d;
+    Lin ma, mb, mc, md;
+    float xa[2 * T], xb[2 * T], xc[2 * T], xd[2 * T];
+    control_steps(&a, &p, &ma, T, xa);
+    PlannerParams q = p;
+    q.optimism = OPTIMISM_OGD, q.beta = 0.0;
+    control_steps(&b, &q, &mb, T, xb);
+    cr_expect_arr_eq(xa, xb, sizeof xa, "utility %d: ogd at beta 0 acts otherwise", u);
+    cr_expect_arr_eq(a.mean, b.mean, sizeof(float) * 8, "utility %d: means differ", u);
+    cr_expect_arr_eq(a.var, b.var, sizeof(float) * 8, "utility %d: variances differ", u);
+    q.beta = 1.0;
+    control_steps(&c, &q, &mc, T, xc);
+    cr_expect_neq(memcmp(a.mean, c.mean, sizeof(float) * 8), 0, "utility %d: ogd changed nothing", u);
+    q.optimism = OPTIMISM_EXTRAGRAD;
+    control_steps(&d, &q, &md, T, xd);
+    cr_expect_neq(memcmp(a.mean, d.mean, sizeof(float) * 8), 0, "utility %d: extragrad is the base", u);
+    planner_free(&a), planner_free(&b), planner_free(&c), planner_free(&d);
+    lin_free(&ma), lin_free(&mb), lin_free(&mc), lin_free(&md);
+  }
+}
+
+// extragrad rolls twice the base's sequences, with split as many (N/2 in each of two rounds);
+// the means stay in the box
+Test(planner, extragrad_rollout_budget) {
+  enum { T = 3 };
+  PlannerParams p = defaults();
+  p.samples = 40, p.iterations = 2, p.horizon = 3;
+  long rows[3];
+  for (int k = 0; k < 3; k++) {
+    PlannerParams q = p;
+    if (k) q.optimism = OPTIMISM_EXTRAGRAD, q.split = k == 2;
+    Planner pl;
+    Lin m;
+    float acts[2 * T];
+    control_steps(&pl, &q, &m, T, acts);
+    rows[k] = m.rows;
+    for (int j = 0; j < 6; j++) cr_expect(fabsf(pl.mean[j]) <= 1.0f, "mean %g outside", pl.mean[j]);
+    planner_free(&pl);
+    lin_free(&m);
+  }
+  printf("planner rows over %d control steps: base %ld, extragrad %ld, split %ld\n", T, rows[0],
+         rows[1], rows[2]);
+  cr_expect_eq(rows[1], 2 * rows[0]);
+  cr_expect_eq(rows[2], rows[0]);
+  PlannerParams bad = p;
+  bad.optimism = OPTIMISM_EXTRAGRAD, bad.split = 1, bad.samples = 1, bad.utility = UTILITY_EXP;
+  cr_expect_eq(planner_params_check(&bad, err, sizeof err), -1);
+  cr_expect(strstr(err, "planner.split"), "message '%s'", err);
+}
+
+// ogd's hint is part of the state a control step leaves: saved and loaded, the next steps equal
+// the uninterrupted planner's
+Test(planner, ogd_hint_in_the_checkpoint) {
+  PlannerParams p = defaults();
+  p.samples = 30, p.iterations = 2, p.horizon = 4, p.optimism = OPTIMISM_OGD;
+  Planner a, b;
+  Lin ma, mb;
+  float xa[6], xb[6];
+  control_steps(&a, &p, &ma, 3, xa);
+  cr_assert(a.has_prev);
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/mb_planner_%d.ckpt", (int)getpid());
+  CkptWriter *w = ckpt_begin(path, "test", err, sizeof err);
+  cr_assert(w, "%s", err);
+  planner_save(&a, w, "planner");
+  cr_assert_eq(ckpt_commit(w, err, sizeof err), 0, "%s", err);
+  control_steps(&b, &p, &mb, 1, xb);   // another state, then the loaded one
+  CkptReader *r = ckpt_open(path, "test", err, sizeof err);
+  cr_assert(r, "%s", err);
+  cr_assert_eq(planner_load(&b, r, "planner", err, sizeof err), 0, "%s", err);
+  cr_expect_eq(ckpt_field_size(r, "planner.gprev"), (int64_t)(sizeof(float) * 8));
+  ckpt_close(r);
+  unlink(path);
+  cr_expect_arr_eq(a.gprev, b.gprev, sizeof(float) * 8);
+  cr_expect_eq(a.has_prev, b.has_prev);
+  PlanModel mda = lin_model(&ma), mdb = lin_model(&mb);
+  memcpy(mb.x0, ma.x0, sizeof ma.x0);
+  Rng ra, rb;
+  rng_init(&ra, 5, RNG_STREAM_PLANNER), rng_init(&rb, 5, RNG_STREAM_PLANNER);
+  planner_act(&a, &mda, ma.x0, NULL, NULL, NULL, NULL, 0, &ra, xa, NULL);
+  planner_act(&b, &mdb, mb.x0, NULL, NULL, NULL, NULL, 0, &rb, xb, NULL);
+  cr_expect_arr_eq(a.mean, b.mean, sizeof(float) * 8, "the loaded planner went elsewhere");
+  planner_free(&a), planner_free(&b);
+  lin_free(&ma), lin_free(&mb);
 }
 
 // ---- parameters ----

@@ -56,6 +56,7 @@ typedef struct {
   float *act;         // (n, A) every row's action of the current step
   float *mobs;        // (n, O) the replicas' mean observation (tail policy)
   float *mnew;        // (H, A) the updated mean
+  float *m0, *v0;     // (H, A) extragrad: the distribution the half step started from
   double *std;        // (H, A) sampling std
   double *zlo, *zhi;  // (H, A) truncation of z, so that m + std z stays in the box
   Ranked *rank;       // (C) elite ranking
@@ -79,6 +80,9 @@ int planner_params_check(const PlannerParams *p, char *err, size_t errsz) {
   if (p->utility == UTILITY_ELITE && p->elites > p->samples)
     return fail_msg(err, errsz, "planner.elites (%lld) must not exceed planner.samples (%lld)",
                     (long long)p->elites, (long long)p->samples);
+  if (p->optimism == OPTIMISM_EXTRAGRAD && p->split && p->samples < 2)
+    return fail_msg(err, errsz, "planner.split halves planner.samples (%lld): at least 2 needed",
+                    (long long)p->samples);
   if (p->prior_mean && floor(p->mixture * (double)p->samples) < 1)
     return fail_msg(err, errsz,
                     "planner.prior_mean needs a prior sequence: planner.mixture (%g) x "
@@ -124,6 +128,9 @@ int planner_init(Planner *pl, const PlannerParams *p, int obs_dim, int act_dim, 
   s->act = xmalloc(n * act_dim, sizeof *s->act, "planner rows");
   s->mobs = xmalloc(n * obs_dim, sizeof *s->mobs, "planner rows");
   s->mnew = xmalloc(HA, sizeof *s->mnew, "planner");
+  s->m0 = xmalloc(HA, sizeof *s->m0, "planner");
+  s->v0 = xmalloc(HA, sizeof *s->v0, "planner");
+  pl->gprev = xcalloc(HA, sizeof *pl->gprev, "planner");
   s->std = xmalloc(HA, sizeof *s->std, "planner");
   s->zlo = xmalloc(HA, sizeof *s->zlo, "planner");
   s->zhi = xmalloc(HA, sizeof *s->zhi, "planner");
@@ -143,11 +150,12 @@ static void free_replica_buffers(Scratch *s) {
 }
 
 void planner_free(Planner *pl) {
+  free(pl->gprev);
   Scratch *s = pl->scratch;
   if (s) {
     free_replica_buffers(s);
-    free(s->act), free(s->mobs), free(s->mnew), free(s->std), free(s->zlo), free(s->zhi),
-        free(s->rank);
+    free(s->act), free(s->mobs), free(s->mnew), free(s->m0), free(s->v0), free(s->std);
+    free(s->zlo), free(s->zhi), free(s->rank);
     free(s);
   }
   free(pl->mean), free(pl->var), free(pl->cand), free(pl->ret), free(pl->w);
@@ -160,6 +168,7 @@ void planner_reset(Planner *pl) {
     pl->mean[j] = 0.0f;
     pl->var[j] = (float)pl->p.init_var;
   }
+  pl->has_prev = 0;
 }
 
 // the per-replica buffers for R copies of the largest rollout (once per larger model)
@@ -187,6 +196,9 @@ static void shift(Planner *pl) {
   memmove(pl->mean, pl->mean + A, last * sizeof *pl->mean);
   if (pl->p.shift == SHIFT_ZERO)
     for (int j = 0; j < A; j++) pl->mean[last + j] = 0.0f;
+  // ogd's hint moves with the problem: its new last step predicts nothing
+  memmove(pl->gprev, pl->gprev + A, last * sizeof *pl->gprev);
+  for (int j = 0; j < A; j++) pl->gprev[last + j] = 0.0f;
   // with repeat the last block already holds m_{H-1} (memmove leaves it)
   if (!pl->p.carry_var) {
     for (size_t j = 0; j < (size_t)H * A; j++) pl->var[j] = (float)pl->p.init_var;
@@ -387,13 +399,19 @@ static void weights(Planner *pl, int C) {
   }
 }
 
-// the DMD steps of the mean and the variance from the weighted candidates
-static void update(Planner *pl, int C) {
+// The DMD steps of the mean and the variance from the weighted candidates sampled around
+// pl->mean. from (H, A): NULL for the plain step (ogd's hint added when it is on), or the mean
+// the direction is applied from (extragrad's second round; the variance is then updated from
+// s->v0, the half step's start).
+static void update(Planner *pl, int C, const float *from) {
   Scratch *s = pl->scratch;
   size_t HA = (size_t)pl->H * pl->A;
   double gm = pl->p.gamma_mean, gv = pl->p.gamma_var;
   const double *w = pl->w;
   const float *cand = pl->cand;
+  int ogd = !from && pl->p.optimism == OPTIMISM_OGD;
+  double beta = ogd && pl->has_prev ? pl->p.beta : 0.0;
+  const float *vsrc = from ? s->v0 : pl->var;
   if (pl->p.utility == UTILITY_COST) {
     for (size_t j = 0; j < HA; j++) {
       double m = pl->mean[j], v = pl->var[j], g = 0.0, gs = 0.0;
@@ -402,7 +420,9 @@ static void update(Planner *pl, int C) {
         g += w[i] * d;
         gs += w[i] * (d * d - v);
       }
-      double mn = m + gm * g, vn = v + gv * gs;
+      double mn = from ? (double)from[j] + gm * g : m + gm * g, vn = (double)vsrc[j] + gv * gs;
+      if (beta != 0.0) mn -= gm * beta * (-g - (double)pl->gprev[j]);
+      if (ogd) pl->gprev[j] = (float)-g;
       s->mnew[j] = (float)unit_clampd(mn);
       pl->var[j] = (float)(vn > 0.0 ? vn : 0.0);
     }
@@ -410,7 +430,10 @@ static void update(Planner *pl, int C) {
     for (size_t j = 0; j < HA; j++) {
       double acc = 0.0;
       for (int i = 0; i < C; i++) acc += w[i] * cand[(size_t)i * HA + j];
-      double mn = (1.0 - gm) * pl->mean[j] + gm * acc;
+      double g = (double)pl->mean[j] - acc;   // the direction: m' = m - gm g
+      double mn = from ? (double)from[j] - gm * g : (1.0 - gm) * pl->mean[j] + gm * acc;
+      if (beta != 0.0) mn -= gm * beta * (g - (double)pl->gprev[j]);
+      if (ogd) pl->gprev[j] = (float)g;
       mn = unit_clampd(mn);
       double sv = 0.0;
       for (int i = 0; i < C; i++) {
@@ -418,9 +441,10 @@ static void update(Planner *pl, int C) {
         sv += w[i] * d * d;
       }
       s->mnew[j] = (float)mn;
-      pl->var[j] = (float)((1.0 - gv) * pl->var[j] + gv * sv);
+      pl->var[j] = (float)((1.0 - gv) * vsrc[j] + gv * sv);
     }
   }
+  if (ogd) pl->has_prev = 1;
   memcpy(pl->mean, s->mnew, HA * sizeof *pl->mean);
 }
 
@@ -452,18 +476,35 @@ void planner_act(Planner *pl, PlanModel *model, const double *obs, PlanPolicyFn 
   int L = H + (prior ? (int)pl->p.tail_steps : 0);
   assert(obs || (!use_prior && !(value && L == 1)));
 
+  // extragrad with split: each round samples N/2 (the prior sequences follow them)
+  int N_full = pl->N, extra = pl->p.optimism == OPTIMISM_EXTRAGRAD;
+  if (extra && pl->p.split) pl->N = N_full / 2, C = pl->N + (use_prior ? pl->M : 0);
   shift(pl);
   if (use_prior) {
     prior_sequences(pl, model, obs, prior, prior_ctx, r);
     if (pl->p.prior_mean)
       memcpy(pl->mean, pl->cand + (size_t)pl->N * H * A, (size_t)H * A * sizeof *pl->mean);
   }
+  Scratch *s = pl->scratch;
+  size_t HA = (size_t)H * A;
   for (int it = 0; it < pl->p.iterations; it++) {
+    if (extra) {
+      memcpy(s->m0, pl->mean, HA * sizeof *s->m0);
+      memcpy(s->v0, pl->var, HA * sizeof *s->v0);
+    }
     sample(pl, r);
     score(pl, model, obs, prior, prior_ctx, value, value_ctx, C, P, L, r);
     weights(pl, C);
-    update(pl, C);
+    update(pl, C, NULL);
+    if (!extra) continue;
+    // the second round at the half step m^ = pl->mean, with the variance it started from
+    memcpy(pl->var, s->v0, HA * sizeof *pl->var);
+    sample(pl, r);
+    score(pl, model, obs, prior, prior_ctx, value, value_ctx, C, P, L, r);
+    weights(pl, C);
+    update(pl, C, s->m0);
   }
+  pl->N = N_full;
   for (int i = 0; i < H * A; i++)
     if (!isfinite(pl->mean[i]) || !isfinite(pl->var[i]))
       fail_diverged("planner: the sampling distribution is not finite (mean %g, variance %g at "
@@ -492,20 +533,24 @@ void planner_act(Planner *pl, PlanModel *model, const double *obs, PlanPolicyFn 
 // ---- checkpoints ----
 
 // the sampling distribution carried between control steps
-static int fields(const Planner *pl, CkptField f[2]) {
+// (and ogd's hint: the plain planner's checkpoints stay as they were)
+static int fields(const Planner *pl, CkptField f[4]) {
   size_t HA = (size_t)pl->H * pl->A;
   f[0] = (CkptField){"mean", pl->mean, HA * sizeof *pl->mean};
   f[1] = (CkptField){"var", pl->var, HA * sizeof *pl->var};
-  return 2;
+  if (pl->p.optimism != OPTIMISM_OGD) return 2;
+  f[2] = (CkptField){"gprev", pl->gprev, HA * sizeof *pl->gprev};
+  f[3] = (CkptField){"has_prev", (void *)&pl->has_prev, sizeof pl->has_prev};
+  return 4;
 }
 
 void planner_save(const Planner *pl, CkptWriter *w, const char *prefix) {
-  CkptField f[2];
+  CkptField f[4];
   ckpt_put_fields(w, prefix, f, fields(pl, f));
 }
 
 int planner_load(Planner *pl, CkptReader *r, const char *prefix, char *err, size_t errsz) {
-  CkptField f[2];
+  CkptField f[4];
   return ckpt_get_fields(r, prefix, f, fields(pl, f), err, errsz);
 }
 

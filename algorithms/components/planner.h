@@ -73,12 +73,18 @@
   X(BOOL, keep_mean, "false", "", "candidate 0 is the mean itself, unperturbed (predictive sampling)") \
   X(CHOICE, act, "sample", "sample|mean", "action while training: drawn by weight, or the mean") \
   X(INT, tail_steps, "0", "[0, 10000]", "prior-policy steps after H whose rewards are added") \
-  X(BOOL, prior_mean, "false", "", "the first prior sequence becomes the mean each control step")
+  X(BOOL, prior_mean, "false", "", "the first prior sequence becomes the mean each control step") \
+  X(CHOICE, optimism, "none", "none|ogd|extragrad",                                               \
+    "acceleration of the mean's step (planner.h): none, ogd (the last step's direction as a hint) " \
+    "or extragrad (a second sampling round at the half step)")                                    \
+  X(REAL, beta, "1", "[0, 10]", "ogd: weight of the hint (0: no optimism, to the bit)")           \
+  X(BOOL, split, "false", "", "extragrad: N/2 samples in each round, the base's rollouts in all")
 PARAMS_DEFINE(PlannerParams, planner_params_register, PLANNER_PARAMS)
 
 enum { UTILITY_EXP, UTILITY_ELITE, UTILITY_COST };   // order of the utility choice
 enum { SHIFT_REPEAT, SHIFT_ZERO };
 enum { ACT_SAMPLE, ACT_MEAN };
+enum { OPTIMISM_NONE, OPTIMISM_OGD, OPTIMISM_EXTRAGRAD };
 
 // A model the planner rolls action sequences through. The caller puts the model at the current
 // state first (sim_model_start / the ensemble's start), then the planner asks for rows.
@@ -113,6 +119,8 @@ typedef struct {
   PlannerParams p;
   int H, A, O, N, M, C;   // horizon, dims, samples, prior sequences, candidates C = N + M
   float *mean, *var;      // (H, A) the decision
+  float *gprev;           // (H, A) ogd: the last update's direction g (mean - new mean) / gamma
+  int has_prev;           // ogd: gprev holds one (not at an episode's start)
   // scratch (allocated at init for the largest sizes; the buffers per model replica at the first
   // call with a model of more replicas)
   float *cand;            // (C, H, A) candidate sequences
@@ -121,6 +129,18 @@ typedef struct {
   void *scratch;          // rows, rewards, observations, masks (planner.c)
 } Planner;
 
+// Acceleration of DMD's mean step (Chelu et al. 2023; seed-variants.md 3.2). Written as a
+// gradient step, the mean's update is m' = m - gamma_mean g with g = m - sum_i w_i u_i (exp,
+// elite) or g = -sum_i w_i (u_i - m) (cost). optimism=ogd steps along g + beta (g - g_prev),
+// g_prev the previous iteration's direction (at a control step's first iteration the previous
+// control step's last one, shifted one step in time like the mean, its new last step 0; none at
+// an episode's start): m' = m_base - gamma_mean beta (g - g_prev), m_base the plain update, so
+// beta 0 is the plain planner to the bit. optimism=extragrad takes the plain update as a half
+// step m^, samples and scores a second round at m^ (with the same variance), and applies that
+// round's direction from m: m' = m - gamma_mean g(m^), the variance updated from the second
+// round; with split each round samples N/2 (rounded down) sequences, so that the model rollouts
+// are the base's (the M prior sequences are scored in both rounds).
+//
 // Check the table's cross-field rules (elites <= samples). Returns 0 or -1 with err.
 int planner_params_check(const PlannerParams *p, char *err, size_t errsz);
 
