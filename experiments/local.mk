@@ -13,12 +13,14 @@ RECIPES =
 EXPERIMENT_RECIPES = %D%/recipes/main.recipe %D%/recipes/planner.recipe \
 	%D%/recipes/layer.recipe %D%/recipes/ablations.recipe %D%/recipes/ars.recipe \
 	%D%/recipes/compute.recipe %D%/recipes/pmoe.recipe %D%/recipes/tom.recipe \
-	%D%/recipes/acceleration.recipe
+	%D%/recipes/acceleration.recipe %D%/recipes/acceleration-ars.recipe \
+	%D%/recipes/acceleration-mpc.recipe %D%/recipes/acceleration-sac.recipe
 EXPERIMENT_FIGURES = %D%/figures/common.gp %D%/figures/main.gp %D%/figures/planner.gp \
 	%D%/figures/layer.gp %D%/figures/ablations.gp %D%/figures/ars.gp %D%/figures/compute.gp \
 	%D%/figures/pmoe.gp %D%/figures/tom.gp %D%/figures/tom-model.gp \
-	%D%/figures/acceleration.gp
-EXTRA_DIST += %D%/README.md %D%/reference.txt %D%/expand %D%/run-one %D%/run-parallel %D%/slurm.sbatch %D%/plot \
+	%D%/figures/acceleration.gp %D%/figures/acceleration-ars.gp %D%/figures/acceleration-mpc.gp \
+	%D%/figures/acceleration-sac.gp
+EXTRA_DIST += %D%/README.md %D%/reference.txt %D%/thresholds.txt %D%/expand %D%/run-one %D%/run-parallel %D%/slurm.sbatch %D%/plot \
 	$(EXPERIMENT_RECIPES) $(EXPERIMENT_FIGURES)
 .PHONY: experiments
 

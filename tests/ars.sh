@@ -45,7 +45,8 @@ echo "ok: resume from the last checkpoint, with another --threads"
 $ars $args --threads 2 --set ars.optimism=ogd --set ars.beta=0 --out o0 >/dev/null || fail "ogd beta 0"
 same_logs a o0 && cmp -s a/policy.txt o0/policy.txt || fail "ogd with beta 0 is not plain ARS"
 for opt in ogd extragrad; do
-  oa="--set ars.optimism=$opt --set ars.adapt_beta=true"
+  oa="--set ars.optimism=$opt"
+  [ $opt = ogd ] && oa="$oa --set ars.adapt_beta=true"
   $ars $args $oa --out "$opt.1" >/dev/null || fail "ars $opt"
   $ars $args $oa --out "$opt.2" >/dev/null || fail "ars $opt again"
   same_logs "$opt.1" "$opt.2" || fail "ars $opt: the same seed gave different logs"
@@ -62,6 +63,8 @@ s2=$(sed -n 2p extragrad.1/train.csv | cut -d, -f1)
 [ "$s2" -gt "$s1" ] || fail "extragrad's first iteration took $s2 steps, plain ARS's $s1"
 expect 2 "ars.beta = 3 is above ars.beta_max = 2" $ars --set ars.optimism=ogd --set ars.beta=3 \
   --set ars.adapt_beta=true --out x
+expect 2 "ars.adapt_beta adapts the beta of ars.optimism=ogd; with ars.optimism=extragrad there is no beta" \
+  $ars --set ars.optimism=extragrad --set ars.adapt_beta=true --out x
 expect 2 "ars.optimism: expected one of none|ogd|extragrad" $ars --set ars.optimism=nesterov --out x
 echo "ok: ars.optimism: ogd at beta 0 is ARS; ogd and extragrad reproducible and resumable"
 

@@ -58,10 +58,32 @@ $dmd --out e4 --resume --quiet >/dev/null || fail "resume"
 same_all e1 e4 || fail "the resumed run differs from the uninterrupted one"
 echo "ok: resume"
 
+# acceleration (planner.optimism): ogd at beta 0 is the base planner to the bit; ogd and extragrad
+# (split: the base's rollouts) are reproducible, differ from it and resume exactly (ogd's hint is
+# in the checkpoint)
+$dmd $small --set planner.optimism=ogd --set planner.beta=0 --out o0 >/dev/null || fail "ogd beta 0"
+same_all e1 o0 || fail "planner.optimism=ogd with beta 0 is not the base planner"
+for opt in "ogd" "extragrad --set planner.split=true"; do
+  oa="--set planner.optimism=$opt"
+  n=${opt%% *}
+  $dmd $small $oa --out "$n.1" >/dev/null || fail "planner $n"
+  $dmd $small $oa --out "$n.2" >/dev/null || fail "planner $n again"
+  same_all "$n.1" "$n.2" || fail "planner $n: the same seed gave different logs"
+  same_all e1 "$n.1" && fail "planner $n gave the base planner's logs"
+  cp -r "$n.1" "$n.3"
+  rm "$n.3/DONE"
+  $dmd --out "$n.3" --resume --quiet >/dev/null || fail "planner $n: resume"
+  same_all "$n.1" "$n.3" || fail "planner $n: the resumed run differs from the uninterrupted one"
+done
+echo "ok: planner.optimism: ogd at beta 0 is the base; ogd and extragrad reproducible and resumable"
+
 expect 2 "dmd.model: expected one of sim|ensemble, got 'oracle'" $dmd --model oracle
 expect 2 "ensemble.elites (9) must not exceed ensemble.members (7)" $dmd --set ensemble.elites=9
 expect 2 "planner.elites (60) must not exceed planner.samples (50)" $dmd --set planner.utility=elite \
   --set planner.elites=60
+expect 2 "planner.split splits the rounds of planner.optimism=extragrad; with planner.optimism=ogd there is one round" \
+  $dmd --set planner.optimism=ogd --set planner.split=true
+expect 2 "planner.beta: expected a number in [0, 10], got '11'" $dmd --set planner.optimism=ogd --set planner.beta=11
 expect 0 "planner.keep_mean" $dmd --help
 [ -e runs ] && fail "a refused configuration left a run directory behind"
 echo "ok: refused configurations create nothing"

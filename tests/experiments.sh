@@ -18,8 +18,12 @@ expand() { "$x/expand" --check --bin "$MB_BUILDDIR" --src "$MB_SRCDIR" "$@"; }
 
 # labels x tasks x seeds of each figure under smoke (1 seed everywhere)
 #   ablations 8 x 2, ars 4 x 3, compute 7 x 1, layer 2 x 2, main 2 x 4, planner 36 x 1,
-#   pmoe 4 x 4 + 2 x 2, tom 4 x 4 + 2 x 2, acceleration 6 x 2 x 2 seeds
+#   pmoe 4 x 4 + 2 x 2, tom 4 x 4 + 2 x 2, acceleration 6 x 2 x 2 seeds, acceleration-ars 5 x 3,
+#   acceleration-mpc 4 x 1, acceleration-sac 2 x 2
 expect_runs="ablations 16
+acceleration-ars 15
+acceleration-mpc 4
+acceleration-sac 4
 acceleration 24
 ars 12
 compute 7
@@ -28,13 +32,17 @@ main 8
 planner 36
 pmoe 20
 tom 20"
-total=147
+total=170
 # the other profiles: quick (ablations 8x2x1, ars 4x3x2, compute 7x1x1, layer 2x(2+1), main
-# 2x4x2, planner 36x1x1, pmoe 20x2, tom 20x2, acceleration 12x20) and paper (8x2x5, 4x3x3,
-# 7x1x3, 2x2x5, 2x4x5, 36x1x3, 20x5, 20x5, 12x50)
-all="ablations acceleration ars compute layer main planner pmoe tom"
-expect 0 "expand: profile quick: 425 runs of $all" expand quick "$T/rq"
-expect 0 "expand: profile paper: 1105 runs of" expand paper "$T/rp"
+# 2x4x2, planner 36x1x1, pmoe 20x2, tom 20x2, acceleration 12x20, acceleration-ars 15x2,
+# acceleration-mpc 4x3, acceleration-sac 4x2) and paper (8x2x5, 4x3x3, 7x1x3, 2x2x5, 2x4x5,
+# 36x1x3, 20x5, 20x5, 12x50, 15x3, 4x5, 4x5)
+# (the recipes' order: acceleration-*.recipe sort before acceleration.recipe)
+all="ablations acceleration-ars acceleration-mpc acceleration-sac acceleration ars compute layer main
+  planner pmoe tom"
+all=$(echo $all)
+expect 0 "expand: profile quick: 475 runs of $all" expand quick "$T/rq"
+expect 0 "expand: profile paper: 1190 runs of" expand paper "$T/rp"
 expect 0 "expand: profile smoke: $total runs of $all" \
   expand smoke "$R"
 
@@ -171,6 +179,16 @@ for which in subopt subopt-q; do
 done
 header "$R/acceleration/summary/acceleration.csv" \
   "label,task,seeds,final_iqm,final_lo,final_hi,mean_iqm,mean_lo,mean_hi,diverged" 12
+header "$R/acceleration-ars/summary/acceleration-ars.csv" \
+  "label,task,seeds,threshold,reached,steps_median,share,final_iqm,final_lo,final_hi,diverged" 15
+header "$R/acceleration-mpc/summary/acceleration-mpc.csv" \
+  "label,task,seeds,return_iqm,return_lo,return_hi,plan_iqm,plan_min,plan_max,diverged" 4
+# every planner run has its planner's return, and ars its threshold from thresholds.txt
+awk -F, 'NR > 1 && $7 == "" { print "bad row: " $0; bad = 1 } END { exit bad }' \
+  "$R/acceleration-mpc/summary/acceleration-mpc.csv" >bad.out || fail "acceleration-mpc.csv: $(cat bad.out)"
+awk -F, 'NR > 1 && $4 != 325 && $4 != 3120 && $4 != 3430 { print "bad row: " $0; bad = 1 }
+  END { exit bad }' "$R/acceleration-ars/summary/acceleration-ars.csv" >bad.out ||
+  fail "acceleration-ars.csv: $(cat bad.out)"
 header "$R/compute/summary/compute-runs.csv" \
   "label,task,seed,steps,train_s,s_per_1k_steps,plan_steps,plan_ms,diverged" 7
 header "$R/compute/summary/compute.csv" \
@@ -178,7 +196,7 @@ header "$R/compute/summary/compute.csv" \
 # every compute run has a time per step, and the planners (not sac) a time per plan
 awk -F, 'NR > 1 && ($6 == "" || ($1 == "sac") != ($8 == "")) { print "bad row: " $0; bad = 1 }
   END { exit bad }' "$R/compute/summary/compute-runs.csv" >bad.out || fail "compute-runs.csv: $(cat bad.out)"
-for t in layer compute pmoe tom acceleration; do
+for t in layer compute pmoe tom acceleration acceleration-ars acceleration-mpc; do
   grep -q '^| --- ' "$R/$t/summary/$t.md" || fail "$t.md: no Markdown table"
   grep -q '^\\bottomrule' "$R/$t/summary/$t.tex" || fail "$t.tex: no LaTeX table"
   grep -qF "$(sed -n 3p "$R/$t/summary/$t.md")" "$R/figures.md" || fail "figures.md lacks the $t table"
@@ -207,7 +225,7 @@ echo "ok: a rerun skips the $total finished runs ($((t1 - t0)) s)"
 # drawn again from the same summaries: the same PNG and tables, byte for byte (the PDFs may
 # differ in their creation date, and compute's tables are wall times, but of the same runs)
 mkdir keep
-for fig in main layer planner ablations ars compute pmoe tom acceleration; do
+for fig in $all; do
   cp "$R/$fig/$fig.png" "keep/$fig.png"
   [ "$fig" != tom ] || cp "$R/tom/tom-model.png" keep/tom-model.png
   # the summary (remade only by aggregate) and what plot adds: summary-* and tables
@@ -216,7 +234,7 @@ for fig in main layer planner ablations ars compute pmoe tom acceleration; do
   while read -r f; do i=$((i + 1)); cp "$f" "keep/$fig.$i"; done <"keep/$fig.list"
 done
 sleep 1   # a clock-dependent output would show
-for fig in main layer planner ablations ars compute pmoe tom acceleration; do
+for fig in $all; do
   expect 0 "plot: $R/$fig/$fig.png $fig.pdf" "$x/plot" "$R" "$fig"
   cmp -s "$R/$fig/$fig.png" "keep/$fig.png" || fail "$fig.png differs when drawn again"
   [ "$fig" != tom ] || cmp -s "$R/tom/tom-model.png" keep/tom-model.png ||

@@ -171,6 +171,9 @@ int ars_params_check(const ArsParams *p, char *err, size_t errsz) {
   if (p->top > p->directions)
     return fail_msg(err, errsz, "ars.top: %lld is more than ars.directions (%lld)",
                     (long long)p->top, (long long)p->directions);
+  if (p->adapt_beta && p->optimism != 1)
+    return fail_msg(err, errsz, "ars.adapt_beta adapts the beta of ars.optimism=ogd; with "
+                    "ars.optimism=%s there is no beta", p->optimism == 2 ? "extragrad" : "none");
   if (p->optimism == 1 && p->adapt_beta && p->beta > p->beta_max)
     return fail_msg(err, errsz, "ars.beta = %g is above ars.beta_max = %g (the range beta adapts "
                     "in)", p->beta, p->beta_max);

@@ -80,6 +80,10 @@ int planner_params_check(const PlannerParams *p, char *err, size_t errsz) {
   if (p->utility == UTILITY_ELITE && p->elites > p->samples)
     return fail_msg(err, errsz, "planner.elites (%lld) must not exceed planner.samples (%lld)",
                     (long long)p->elites, (long long)p->samples);
+  if (p->split && p->optimism != OPTIMISM_EXTRAGRAD)
+    return fail_msg(err, errsz, "planner.split splits the rounds of planner.optimism=extragrad; "
+                    "with planner.optimism=%s there is one round",
+                    p->optimism == OPTIMISM_OGD ? "ogd" : "none");
   if (p->optimism == OPTIMISM_EXTRAGRAD && p->split && p->samples < 2)
     return fail_msg(err, errsz, "planner.split halves planner.samples (%lld): at least 2 needed",
                     (long long)p->samples);
