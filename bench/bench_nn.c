@@ -6,6 +6,7 @@
 // to the GEMMs and how well OpenBLAS does at these shapes.
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fail.h"
 #include "nn.h"
@@ -54,6 +55,71 @@ static double bench_net(const char *name, int E, int B, int nlayers, const int *
   return gf / peak;
 }
 
+// The elementwise kernels on one elite model step's hidden activations of the planner (5 members
+// x 420 rows x 4 layers x 200: 1.68M values, 6.7 MB, beyond the caches), in ns per value beside a
+// copy loop of the same size (the memory bound a kernel reading one array and writing one meets)
+typedef struct {
+  size_t n;
+  float *z, *h, *d, *hi, *lo;   // (n) each; (36) bounds, the model's output width
+  Rng r;
+} Elem;
+
+static void run_copy(void *ctx) {
+  Elem *e = ctx;
+  memcpy(e->h, e->z, e->n * sizeof *e->h);
+}
+static void run_swish(void *ctx) {
+  Elem *e = ctx;
+  nn_act_forward(e->h, e->z, e->n, NN_SWISH);
+}
+static void run_swish_grad(void *ctx) {
+  Elem *e = ctx;
+  nn_act_backward(e->d, e->z, e->z, e->h, e->n, NN_SWISH);
+}
+static void run_relu(void *ctx) {
+  Elem *e = ctx;
+  nn_act_forward(e->h, e->z, e->n, NN_RELU);
+}
+static void run_softbound(void *ctx) {
+  Elem *e = ctx;
+  nn_softbound_forward(e->h, e->z, e->n / 36, 36, e->hi, e->lo);
+}
+static void run_normal(void *ctx) {
+  Elem *e = ctx;
+  rng_fill_normalf(&e->r, e->h, e->n, 0.0f, 1.0f);
+}
+
+static void bench_elementwise(Rng *r) {
+  Elem e = {.n = (size_t)5 * 420 * 4 * 200};
+  e.z = xmalloc(e.n, sizeof(float), "input");
+  e.h = xmalloc(e.n, sizeof(float), "output");
+  e.d = xmalloc(e.n, sizeof(float), "gradient");
+  e.hi = xmalloc(36, sizeof(float), "bounds");
+  e.lo = xmalloc(36, sizeof(float), "bounds");
+  rng_fill_uniformf(r, e.z, e.n, -6.0f, 6.0f);
+  for (int j = 0; j < 36; j++) e.hi[j] = 0.5f, e.lo[j] = -10.0f;
+  rng_init(&e.r, 1, RNG_STREAM_INIT);
+  static const struct {
+    const char *name;
+    Work f;
+  } k[] = {{"copy", run_copy},         {"swish", run_swish},     {"swish'", run_swish_grad},
+           {"relu", run_relu},         {"softbound", run_softbound}, {"normal", run_normal}};
+  enum { NK = sizeof k / sizeof *k };
+  printf("\nelementwise kernels, ns per value over %zu values (one core; target 1.5)\n%-8s",
+         e.n, "set");
+  for (int i = 0; i < NK; i++) printf(" %9s", k[i].name);
+  printf("\n");
+  int best = simd_use(-1);
+  for (int level = 0; level <= best; level++) {
+    simd_use(level);
+    printf("%-8s", simd_name(level));
+    for (int i = 0; i < NK; i++) printf(" %9.2f", best_time(k[i].f, &e) / (double)e.n * 1e9);
+    printf("\n");
+  }
+  simd_use(-1);
+  free(e.z), free(e.h), free(e.d), free(e.hi), free(e.lo);
+}
+
 int main(int argc, char **argv) {
   (void)argc;
   Rng r;
@@ -68,5 +134,6 @@ int main(int argc, char **argv) {
   bench_net("PETS 7x 23-4x200-36 swish B420", 7, 420, 5, pets, NN_SWISH, peak, &r);
   printf("\nSAC target: 60%% of peak, measured %.1f%%%s\n", 100.0 * sac_frac,
          sac_frac >= 0.6 ? "" : " (below target)");
+  bench_elementwise(&r);
   return EXIT_OK;
 }

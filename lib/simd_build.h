@@ -35,10 +35,12 @@ typedef uint64_t vu64 __attribute__((vector_size(VL * sizeof(uint64_t))));
 
 #pragma GCC push_options
 #pragma GCC target("avx512f")
+#define SIMD_NATIVE_COMPARE   // 16 lanes are one register: comparisons are single instructions
 #define K(name) name##_avx512
 #include "simd_lanes.inc"
 #include SIMD_KERNELS
 #undef K
+#undef SIMD_NATIVE_COMPARE
 #pragma GCC pop_options
 
 #define SIMD_TABLE(name) ((const void *const[]){&name##_sse2, &name##_avx2, &name##_avx512})

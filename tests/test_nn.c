@@ -747,6 +747,19 @@ Test(nn, same_on_every_instruction_set) {
   static const int sizes[] = {7, 45, 45, 5};
   static float z[N], dh[N], want[4][N], got[4][N];
   fill(z, N, -30, 30, 41);
+  // and the edges of the kernels' comparisons (simd_lanes.inc makes them in integer arithmetic
+  // below AVX-512): zeros, infinities, the smallest and largest floats, either side of the
+  // exponential's cut at -87 (NaN is left out: which operand's NaN an operation returns, and so
+  // its sign, is not pinned across sets)
+  static const float edge[] = {0.0f, -0.0f, INFINITY, -INFINITY, 1e-45f, -1e-45f, FLT_MIN,
+                               -FLT_MIN, FLT_MAX, -FLT_MAX, 87.0f, -87.0f, 1.41421356f, 88.0f,
+                               -88.0f, 1e30f, -1e30f};
+  enum { NE = sizeof edge / sizeof *edge };
+  for (int i = 0; i < NE; i++) {
+    z[i] = edge[i];
+    z[NE + i] = nextafterf(edge[i], INFINITY);
+    z[2 * NE + i] = nextafterf(edge[i], -INFINITY);
+  }
   fill(dh, N, -1, 1, 42);
   float hi[5] = {0.5f, 0.2f, 1.0f, -0.5f, 0.0f}, lo[5] = {-10, -8, -12, -6, -9};
   Mlp m;
