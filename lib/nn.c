@@ -359,7 +359,16 @@ static double sigmoid(double t) {
 
 void nn_softbound_forward(float *y, const float *x, size_t rows, int D, const float *hi,
                           const float *lo) {
-  kern()->softbound_forward(y, x, rows * (size_t)D, D, hi, lo);
+  // the bounds tiled to D + SIMD_LANES columns, so that the lanes of a block starting at any
+  // column j < D read them contiguously from j
+  size_t T = (size_t)D + SIMD_LANES;
+  float *tile = xmalloc(2 * T, sizeof *tile, "soft bounds");   // (2, T): hi, then lo
+  for (size_t j = 0; j < T; j++) {
+    tile[j] = hi[j % (size_t)D];
+    tile[T + j] = lo[j % (size_t)D];
+  }
+  kern()->softbound_forward(y, x, rows * (size_t)D, D, tile, tile + T);
+  free(tile);
 }
 
 void nn_softbound_backward(float *dx, float *dhi, float *dlo, const float *dy, const float *x,

@@ -10,6 +10,9 @@
 
 enum { SIMD_SSE2 = 0, SIMD_AVX2 = 1, SIMD_AVX512 = 2 };
 
+// lanes per vector of the kernels in every set (their layout, so their results, depend on it)
+enum { SIMD_LANES = 16 };
+
 // The set in use (SIMD_*).
 int simd_level(void);
 

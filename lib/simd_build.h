@@ -9,7 +9,7 @@
 
 #include "simd.h"
 
-enum { VL = 16 };   // lanes per vector
+enum { VL = SIMD_LANES };   // lanes per vector
 typedef float vf __attribute__((vector_size(VL * sizeof(float))));
 typedef int32_t vi __attribute__((vector_size(VL * sizeof(int32_t))));
 typedef uint32_t vu __attribute__((vector_size(VL * sizeof(uint32_t))));
