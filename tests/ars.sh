@@ -43,6 +43,9 @@ echo "ok: resume from the last checkpoint, with another --threads"
 # extragrad are reproducible, differ from plain ARS and resume exactly from a checkpoint (ogd's
 # last steps and beta are in it); extragrad's iterations take twice the rollouts
 $ars $args --threads 2 --set ars.optimism=ogd --set ars.beta=0 --out o0 >/dev/null || fail "ogd beta 0"
+# (ogd's train.csv has a beta column more, all zeros here: compared without it)
+awk -F, 'NR > 1 && $8 != 0 { bad = 1 } END { exit bad }' o0/train.csv || fail "ogd beta 0 logged a beta"
+cut -d, -f1-7,9 o0/train.csv >o0.csv && mv o0.csv o0/train.csv
 same_logs a o0 && cmp -s a/policy.txt o0/policy.txt || fail "ogd with beta 0 is not plain ARS"
 for opt in ogd extragrad; do
   oa="--set ars.optimism=$opt"
@@ -57,6 +60,11 @@ for opt in ogd extragrad; do
   same_logs "$opt.1" "$opt.3" && cmp -s "$opt.1/policy.txt" "$opt.3/policy.txt" ||
     fail "ars $opt: the resumed run differs from the uninterrupted one"
 done
+# ogd logs the beta of every step: the adapted one moves off its start, plain ARS has no column
+head -1 ogd.1/train.csv | grep -q ',sigma_r,beta,wall_s$' || fail "ogd train.csv: no beta column"
+head -1 a/train.csv | grep -q beta && fail "plain ARS's train.csv has a beta column"
+[ "$(awk -F, 'NR > 1 { print $8 }' ogd.1/train.csv | sort -u | wc -l)" -gt 1 ] ||
+  fail "the adapted beta never moved: $(cut -d, -f8 ogd.1/train.csv | tr '\n' ' ')"
 # steps per iteration: extragrad's first iteration took the rollouts of two
 s1=$(sed -n 2p a/train.csv | cut -d, -f1)
 s2=$(sed -n 2p extragrad.1/train.csv | cut -d, -f1)

@@ -31,9 +31,10 @@
 // `step` counts environment steps of training rollouts; the last iteration may pass run.steps.
 //
 // Output in --out: train.csv  step,iteration,return_mean,return_max,return_std,length_mean,
-//                             sigma_r,wall_s
+//                             sigma_r[,beta],wall_s
 //                             one row per iteration: task returns (no shift) of its 2N rollouts
 //                             (std over them, population), mean length, and sigma_R of its update
+//                             (and with ars.optimism=ogd the beta of its step)
 //                  eval.csv   step,eval,episode,return,length,wall_s (episodes.h)
 //                  policy.txt the final policy (format in linpolicy.h), for
 //                             `mbenv rollout TASK --policy policy.txt` and the DeMo Layer
@@ -57,22 +58,7 @@ static const CfgDefault ARS_DEFAULTS[] = {
     {"run.checkpoint_every", "100000"},
 };
 
-#define TRAIN_HEADER "step,iteration,return_mean,return_max,return_std,length_mean,sigma_r,wall_s"
-
 // ---- HARNESS ----
-
-static void log_iteration(Run *run, const Ars *a, const ArsIterLog *lg) {
-  CsvLog *c = &run->train;
-  csv_i(c, run->step);
-  csv_i(c, a->iteration - 1);
-  csv_d(c, lg->return_mean);
-  csv_d(c, lg->return_max);
-  csv_d(c, lg->return_std);
-  csv_d(c, lg->length_mean);
-  csv_d(c, lg->sigma_r);
-  csv_d(c, run_wall(run));
-  csv_end(c);
-}
 
 // the unperturbed policy with the current statistics; evaluation never updates them
 static double log_eval(Run *run, Env *env, Ars *a) {
@@ -117,7 +103,7 @@ int main(int argc, char **argv) {
 
   Run run;
   double ret = NAN;
-  CkptReader *ck = run_start(&run, &cli, TRAIN_HEADER, EVAL_CSV_HEADER, NULL);
+  CkptReader *ck = run_start(&run, &cli, ars_log_header(&p), EVAL_CSV_HEADER, NULL);
   if (ck) {
     if (ars_load(&ars, ck, err, sizeof err)) fail_run("cannot resume: %s", err);
     ckpt_close(ck);
@@ -128,7 +114,7 @@ int main(int argc, char **argv) {
   while (run.step < cli.run.steps) {
     ArsIterLog lg = ars_iterate(&ars, pool);
     run.step += lg.steps;
-    log_iteration(&run, &ars, &lg);
+    ars_log_row(&run.train, run.step, &ars, &lg, run_wall(&run));
     if (lg.diverged)
       fail_warn("iteration %lld: %d of %lld rollouts diverged (their returns count as they are)",
                 (long long)ars.iteration - 1, lg.diverged, (long long)(2 * ars.n));

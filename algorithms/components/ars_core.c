@@ -180,6 +180,25 @@ int ars_params_check(const ArsParams *p, char *err, size_t errsz) {
   return 0;
 }
 
+const char *ars_log_header(const ArsParams *p) {
+  return p->optimism == 1
+             ? "step,iteration,return_mean,return_max,return_std,length_mean,sigma_r,beta,wall_s"
+             : "step,iteration,return_mean,return_max,return_std,length_mean,sigma_r,wall_s";
+}
+
+void ars_log_row(CsvLog *c, int64_t step, const Ars *a, const ArsIterLog *lg, double wall) {
+  csv_i(c, step);
+  csv_i(c, a->iteration - 1);
+  csv_d(c, lg->return_mean);
+  csv_d(c, lg->return_max);
+  csv_d(c, lg->return_std);
+  csv_d(c, lg->length_mean);
+  csv_d(c, lg->sigma_r);
+  if (a->p.optimism == 1) csv_d(c, a->opt.beta);
+  csv_d(c, wall);
+  csv_end(c);
+}
+
 int ars_make(Ars *a, const ArsParams *p, double shift, const char *task, int obs_dim,
              int act_dim, const double *lo, const double *hi, uint32_t seed, char *err,
              size_t errsz) {

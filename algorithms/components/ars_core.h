@@ -26,6 +26,7 @@
 
 #include "checkpoint.h"
 #include "config.h"
+#include "csvlog.h"
 #include "env.h"
 #include "linpolicy.h"
 #include "optim.h"
@@ -99,6 +100,13 @@ typedef struct {
   double sigma_r;         // sigma_R of the update (shifted returns of the top b directions)
   int diverged;           // rollouts that diverged
 } ArsIterLog;
+
+// The iterations' log (ars's train.csv, demo_layer's ars.csv): the header for these parameters,
+// step,iteration,return_mean,return_max,return_std,length_mean,sigma_r[,beta],wall_s, with beta
+// (the ogd beta used at the iteration's step, adapted or not) only when ars.optimism=ogd; and one
+// row of it, `step` environment steps done, wall seconds since the run began.
+const char *ars_log_header(const ArsParams *p);
+void ars_log_row(CsvLog *c, int64_t step, const Ars *a, const ArsIterLog *lg, double wall);
 
 // The trainer for a task with observation O and action A (bounds lo, hi (A), recorded in the
 // policy for clipping), M_0 = 0, empty statistics, streams from seed. -1 with err when b > N or

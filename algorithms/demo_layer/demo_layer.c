@@ -81,7 +81,6 @@ static const CfgDefault LAYER_DEFAULTS[] = {
 };
 
 #define SPEED_HEADER "step,eval,episode,layer_speed,policy_speed,wall_s"
-#define ARS_HEADER "step,iteration,return_mean,return_max,return_std,length_mean,sigma_r,wall_s"
 
 // The policy as the planner's prior (PlanPolicyFn): its actions mapped into the unit box.
 typedef struct {
@@ -133,12 +132,7 @@ static void train_policy(Run *run, CsvLog *log, Ars *ars, ArsPool *pool, int64_t
   while (done < steps) {
     ArsIterLog lg = ars_iterate(ars, pool);
     done += lg.steps;
-    const double v[6] = {lg.return_mean, lg.return_max,  lg.return_std,
-                         lg.length_mean, lg.sigma_r, run_wall(run)};
-    csv_i(log, done);
-    csv_i(log, ars->iteration - 1);
-    for (int k = 0; k < 6; k++) csv_d(log, v[k]);
-    csv_end(log);
+    ars_log_row(log, done, ars, &lg, run_wall(run));
   }
 }
 
@@ -300,7 +294,7 @@ int main(int argc, char **argv) {
     load_policy(&pi, policy_path, policy_path, env);   // trained before the first checkpoint
   } else if (train_here) {
     // ARS on the nominal task; the policy is kept in the run directory
-    CsvLog *ars_log = run_open_log(&run, NULL, "ars.csv", ARS_HEADER);
+    CsvLog *ars_log = run_open_log(&run, NULL, "ars.csv", ars_log_header(&ap));
     Ars ars;
     ArsPool *pool = ars_pool_make(&nominal, (int)ex.threads, err, sizeof err);
     if (!pool || ars_make(&ars, &ap, shift, env_task_name(env->task), O, A, env->act_lo,
