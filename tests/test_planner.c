@@ -221,13 +221,18 @@ static void expect_returns(const Planner *pl, const Lin *m, int C, int T, Pol *t
 
 static double x0_2[2] = {0.3, -0.2};
 
-// a planner on a 2-D Lin after one call from a reset, I = 1, no prior (or with one)
-static void one_call(Planner *pl, PlannerParams *p, Lin *m, uint32_t seed, float *act) {
+// the 2-D Lin of these tests (from x0_2, rho 0.1, goal 0.5) and a planner with p for it
+static void lin_2d(Planner *pl, PlannerParams *p, Lin *m) {
   lin_init(m, 2, 1);
   memcpy(m->x0, x0_2, sizeof x0_2);
   m->rho = 0.1;
   m->goal[0] = 0.5;
   init(pl, p, 2, 2);
+}
+
+// a planner on a 2-D Lin after one call from a reset, I = 1, no prior (or with one)
+static void one_call(Planner *pl, PlannerParams *p, Lin *m, uint32_t seed, float *act) {
+  lin_2d(pl, p, m);
   PlanModel model = lin_model(m);
   Rng r;
   rng_init(&r, seed, RNG_STREAM_PLANNER);
@@ -969,11 +974,7 @@ Test(planner, converges_to_lq_optimum) {
 // a few control steps of a planner with p on the 2-D linear model from x0_2, writing the
 // actions (steps x 2) and leaving the planner's state in pl (and the rows rolled in m)
 static void control_steps(Planner *pl, PlannerParams *p, Lin *m, int steps, float *acts) {
-  lin_init(m, 2, 1);
-  memcpy(m->x0, x0_2, sizeof x0_2);
-  m->rho = 0.1;
-  m->goal[0] = 0.5;
-  init(pl, p, 2, 2);
+  lin_2d(pl, p, m);
   PlanModel model = lin_model(m);
   Rng r;
   rng_init(&r, 21, RNG_STREAM_PLANNER);
